@@ -1,0 +1,87 @@
+# rollgate — the project's one task runner. `make` (or `make help`) lists the targets.
+# Recipes stay one or two lines; longer logic lives in Python under src/rollgate/.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements/lock.txt pyproject.toml | cksum | cut -d' ' -f1)
+RUN := $(BIN)/rollgate
+export PATH := $(abspath $(BIN)):$(PATH)
+
+## help: list the targets
+.PHONY: help
+help:
+	@awk 'BEGIN{FS=": "} /^## /{sub(/^## /,""); split($$0,a,": "); printf "  \033[1m%-12s\033[0m %s\n", a[1], substr($$0, length(a[1])+3)}' $(MAKEFILE_LIST)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements/lock.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . && rm -f $(VENV)/.installed-* && touch $@
+
+## install: create .venv and install the pinned dependencies (hash-checked) and rollgate itself
+.PHONY: install
+install: $(STAMP)
+
+## demo: run the main job on the embedded defaults (local DVC remote, sqlite MLflow) and say what happened
+.PHONY: demo
+demo: install
+	$(RUN) demo
+
+## test: lint, types, import rules and the whole test suite (what CI runs)
+.PHONY: test
+test: lint types imports
+	$(BIN)/pytest -q
+
+## test-fast: the quick subset (no integration tests) for local work
+.PHONY: test-fast
+test-fast: install
+	$(BIN)/pytest -q -m "not integration" -x
+
+## lint: ruff over src/ and tests/
+.PHONY: lint
+lint: install
+	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests
+
+## format: apply ruff's fixes and formatting
+.PHONY: format
+format: install
+	$(BIN)/ruff check --fix src tests && $(BIN)/ruff format src tests
+
+## types: mypy (strict) on src/
+.PHONY: types
+types: install
+	$(BIN)/mypy
+
+## imports: the layering rules of pyproject.toml's [tool.importlinter]
+.PHONY: imports
+imports: install
+	$(BIN)/lint-imports --no-cache
+
+## data: regenerate the example data under data/ (then `dvc add data` if it changed)
+.PHONY: data
+data: install
+	$(RUN) data generate
+
+## repro: reproduce the DVC pipeline in this work tree
+.PHONY: repro
+repro: install
+	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro
+
+## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
+.PHONY: ui
+ui: install
+	$(BIN)/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000
+
+## lock: re-resolve requirements/lock.txt from pyproject.toml (with hashes)
+.PHONY: lock
+lock: install
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra serve --extra dev -o requirements/lock.txt pyproject.toml
+
+## clean: remove the virtualenv, caches and the demo workspace (never data, models or git state)
+.PHONY: clean
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,36 @@
+"""Where each stage reads and writes, relative to the repository root.
+
+`dvc.yaml` names the same paths; `tests/unit/test_dvc_yaml.py` checks that the two agree.
+"""
+
+from pathlib import PurePosixPath as P
+
+PARAMS = P("params.yaml")
+DATA_DIR = P("data")
+BATCHES_DIR = DATA_DIR / "transactions"
+
+# validate: a declared metric (so prepare waits for it) and a full report that survives failure
+VALIDATE_METRICS = P("reports/validate.json")
+VALIDATION_REPORT = P("reports/validation/report.json")
+
+# prepare
+PREPARED_DIR = P("artifacts/prepared")
+TRAIN_SET = PREPARED_DIR / "train.parquet"
+HOLDOUT_SET = PREPARED_DIR / "holdout.parquet"
+PREPARE_MANIFEST = PREPARED_DIR / "manifest.json"
+
+# train
+MODEL_ARTIFACT = P("models/model.skops")
+MODEL_METADATA = P("models/model.json")
+
+# evaluate
+EVALUATE_METRICS = P("reports/evaluate.json")
+SEGMENT_METRICS = P("reports/segments.json")
+PLOTS_DIR = P("reports/plots")
+PLOT_ROC = PLOTS_DIR / "roc.json"
+PLOT_PR = PLOTS_DIR / "precision_recall.json"
+PLOT_CALIBRATION = PLOTS_DIR / "calibration.json"
+PLOT_CONFUSION = PLOTS_DIR / "confusion.json"
+
+# embedded default tracking store (git-ignored)
+MLFLOW_DB = P("mlflow.db")

@@ -1,0 +1,41 @@
+"""The time-based split: the last weeks are the holdout, everything before them trains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rollgate.contracts.errors import RollgateError
+from rollgate.data.schema import TIMESTAMP
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    holdout_start: pd.Timestamp
+
+
+def week_of(timestamps: pd.Series) -> pd.Series:
+    """The Monday (00:00) of each timestamp's week."""
+    days = timestamps.dt.normalize()
+    return days - pd.to_timedelta(days.dt.weekday, unit="D")
+
+
+def time_split(df: pd.DataFrame, holdout_weeks: int) -> Split:
+    """Rows of the last `holdout_weeks` calendar weeks present form the holdout; order is kept."""
+    weeks = week_of(df[TIMESTAMP])
+    distinct = sorted(weeks.unique())
+    if len(distinct) <= holdout_weeks:
+        raise RollgateError(
+            f"params.yaml: prepare.holdout_weeks={holdout_weeks} leaves no training data: "
+            f"the data spans {len(distinct)} week(s)"
+        )
+    start = pd.Timestamp(distinct[-holdout_weeks])
+    in_holdout = (weeks >= start).to_numpy()
+    return Split(
+        train=df.loc[~in_holdout].reset_index(drop=True),
+        holdout=df.loc[in_holdout].reset_index(drop=True),
+        holdout_start=start,
+    )

@@ -1,0 +1,115 @@
+"""Lazy validation of the raw data: every failure collected, located by file and row, summarised.
+
+Pure: takes the loaded frame and where each row came from, returns a report. The validate stage
+writes the report and fails; nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from rollgate.data.schema import LABEL, Transactions
+from rollgate.params import ValidateParams
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One broken check: which column, which check, how many rows, and a few examples."""
+
+    column: str
+    check: str
+    count: int
+    examples: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "check": self.check, "count": self.count, "examples": list(self.examples)}
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: int
+    files: int
+    failures: tuple[Failure, ...] = field(default_factory=tuple)
+    label_rate: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "rows": self.rows,
+            "files": self.files,
+            "label_rate": self.label_rate,
+            "failures": [f.to_dict() for f in self.failures],
+        }
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"validation passed: {self.rows} rows in {self.files} files, label rate {self.label_rate:.4f}"
+        lines = [f"validation failed: {len(self.failures)} broken checks in {self.rows} rows ({self.files} files)"]
+        for f in self.failures:
+            where = ", ".join(f"{e['file']} row {e['row']} ({e['value']!r})" if "row" in e else str(e)
+                              for e in f.examples)
+            lines.append(f"  - {f.column}: {f.check}: {f.count} rows" + (f"; e.g. {where}" if where else ""))
+        return "\n".join(lines)
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, float | np.floating) and np.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v if isinstance(v, str | int | float | bool) or v is None else str(v)
+
+
+def _schema_failures(cases: pd.DataFrame, origin: pd.DataFrame, max_examples: int) -> list[Failure]:
+    out = []
+    cases = cases.assign(column=cases["column"].fillna("(dataset)").astype(str), check=cases["check"].astype(str))
+    for (column, check), group in cases.groupby(["column", "check"], sort=True):
+        examples = []
+        for _, case in group.head(max_examples).iterrows():
+            idx = case["index"]
+            if idx is None or (isinstance(idx, float) and np.isnan(idx)):
+                examples.append({"value": _value(case["failure_case"])})
+                continue
+            examples.append({"file": origin.at[int(idx), "file"], "row": int(origin.at[int(idx), "row"]),
+                             "value": _value(case["failure_case"])})
+        out.append(Failure(str(column), str(check), len(group), tuple(examples)))
+    return out
+
+
+def _label_failures(df: pd.DataFrame, params: ValidateParams) -> tuple[list[Failure], float | None]:
+    if LABEL not in df.columns or not pd.api.types.is_numeric_dtype(df[LABEL]) or df.empty:
+        return [], None
+    rate = float(df[LABEL].mean())
+    failures = []
+    # One class means the labels were never joined (all 0) or filtered to fraud only (all 1).
+    if df[LABEL].nunique(dropna=True) < 2:
+        failures.append(Failure(LABEL, "both classes present", len(df), ({"value": f"only {df[LABEL].iloc[0]!r}"},)))
+    # A rate outside the band means a broken labelling job, not a real change in fraud.
+    elif not params.label_rate_min <= rate <= params.label_rate_max:
+        band = f"[{params.label_rate_min}, {params.label_rate_max}]"
+        failures.append(Failure(LABEL, f"label rate in {band}", len(df), ({"value": round(rate, 6)},)))
+    return failures, rate
+
+
+def validate(df: pd.DataFrame, origin: pd.DataFrame, params: ValidateParams, files: int,
+             read_failures: tuple[Failure, ...] = ()) -> Report:
+    """Check `df` against the schema and the label checks; `origin` maps each row to (file, row)."""
+    failures = list(read_failures)
+    if df.empty and not read_failures:
+        failures.append(Failure("(dataset)", "at least one row", 0, ({"value": "no rows in any batch"},)))
+    elif not df.empty:
+        try:
+            Transactions.validate(df, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            failures += _schema_failures(exc.failure_cases, origin, params.max_examples)
+    label_failures, rate = _label_failures(df, params)
+    return Report(rows=len(df), files=files, failures=tuple(failures + label_failures), label_rate=rate)

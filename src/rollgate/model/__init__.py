@@ -1,0 +1,1 @@
+"""The estimator, its safe serialization and its metrics: pure functions, no tracking, no paths."""

@@ -1,0 +1,131 @@
+"""`params.yaml`, validated once at the boundary into frozen typed objects.
+
+Every section is a pydantic model with `extra="forbid"` (an unknown key is an error), strict types (a
+string is never silently read as a number) and declared ranges. `load` names the file and the dotted
+key of every problem before any stage does work. Stages receive only their own section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rollgate.contracts.errors import ParamsError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SharedParams(_Section):
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    model_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")] = "fraud-detector"
+
+
+class ValidateParams(_Section):
+    # A label rate outside this band means a broken join or labelling job, not a real change in fraud.
+    label_rate_min: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.003
+    label_rate_max: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
+    max_examples: Annotated[int, Field(ge=1, le=100)] = 5
+
+    @model_validator(mode="after")
+    def _band(self) -> ValidateParams:
+        if self.label_rate_min >= self.label_rate_max:
+            raise ValueError("label_rate_min must be below label_rate_max")
+        return self
+
+
+class PrepareParams(_Section):
+    holdout_weeks: Annotated[int, Field(ge=1, le=52)] = 3
+
+
+class HistGradientBoostingParams(_Section):
+    learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    max_iter: Annotated[int, Field(ge=1, le=5000)] = 200
+    max_leaf_nodes: Annotated[int, Field(ge=2, le=1024)] = 31
+    min_samples_leaf: Annotated[int, Field(ge=1, le=100_000)] = 40
+    l2_regularization: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+
+
+class LogisticRegressionParams(_Section):
+    C: Annotated[float, Field(gt=0.0, le=1e6)] = 1.0
+    max_iter: Annotated[int, Field(ge=10, le=100_000)] = 2000
+
+
+class TrainParams(_Section):
+    estimator: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    # Rows scored to fingerprint the model's predictions: same fingerprint, same behaviour.
+    probe_rows: Annotated[int, Field(ge=16, le=100_000)] = 512
+
+
+class EvaluateParams(_Section):
+    # Operating point: recall is reported at this false-positive rate (analysts' review budget).
+    fpr_target: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
+    segment_columns: Annotated[tuple[str, ...], Field(min_length=1)] = ("channel", "country")
+    min_segment_size: Annotated[int, Field(ge=1)] = 500
+    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
+    latency_rows: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    latency_repeats: Annotated[int, Field(ge=1, le=100)] = 7
+
+
+class Params(_Section):
+    """The whole of `params.yaml`."""
+
+    shared: SharedParams = SharedParams()
+    validate_: ValidateParams = Field(default=ValidateParams(), alias="validate")
+    prepare: PrepareParams = PrepareParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key"
+    got = "" if error["type"] in ("extra_forbidden", "missing") else f" (got {error['input']!r})"
+    return f"{key}: {msg}{got}"
+
+
+def parse(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate an already-loaded mapping; every error names `source` and the dotted key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: top level must be a mapping of sections, got {type(raw).__name__}")
+    # YAML sequences arrive as lists; the frozen model stores tuples.
+    try:
+        return Params.model_validate(_tuples(raw))
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(dict(e)) for e in exc.errors())
+        raise ParamsError(f"{source}: invalid parameters:\n  {problems}") from None
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def load(path: Path) -> Params:
+    """Read and validate `params.yaml`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ParamsError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    return parse(raw, str(path))

@@ -1,0 +1,1 @@
+"""One module per DVC stage — validate, prepare, train, evaluate — each thin: read, call the core, write."""

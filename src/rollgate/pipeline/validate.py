@@ -1,0 +1,34 @@
+"""Stage `validate`: the raw batches against the Pandera schema and the label checks.
+
+The full report goes to `reports/validation/report.json`, which the stage does not declare as an
+output, so it survives a failure; the declared metric is written only when validation passes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rollgate import params as params_
+from rollgate.contracts import jsonio, paths
+from rollgate.contracts.errors import DataValidationError
+from rollgate.data import validation
+from rollgate.pipeline.dataset import dvc_dir_md5, read_batches
+
+
+def run(root: Path) -> validation.Report:
+    params = params_.load(root / paths.PARAMS).validate_
+    df, origin, read_failures = read_batches(root / paths.BATCHES_DIR)
+    files = len(origin["file"].unique()) + len(read_failures)
+    report = validation.validate(df, origin, params, files=files, read_failures=read_failures)
+    jsonio.write(root / paths.VALIDATION_REPORT, report.to_dict())
+    if not report.passed:
+        raise DataValidationError(
+            f"{paths.BATCHES_DIR}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}"
+        )
+    jsonio.write(
+        root / paths.VALIDATE_METRICS,
+        {"passed": True, "rows": report.rows, "files": report.files, "label_rate": report.label_rate,
+         "data_md5": dvc_dir_md5(root / paths.DATA_DIR)},
+    )
+    print(report.summary())
+    return report
