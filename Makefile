@@ -13,7 +13,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ## help: list the targets
 .PHONY: help
 help:
-	@awk 'BEGIN{FS=": "} /^## /{sub(/^## /,""); split($$0,a,": "); printf "  \033[1m%-12s\033[0m %s\n", a[1], substr($$0, length(a[1])+3)}' $(MAKEFILE_LIST)
+	@sed -n -E 's/^## ([a-z-]+): (.*)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,10 +66,10 @@ imports: install
 data: install
 	$(RUN) data generate
 
-## repro: reproduce the DVC pipeline in this work tree
+## repro: reproduce the DVC pipeline here (never re-commits data.dvc; `dvc add data` records new data)
 .PHONY: repro
 repro: install
-	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro
+	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro --single-item dvc.yaml
 
 ## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
 .PHONY: ui

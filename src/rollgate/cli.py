@@ -14,7 +14,9 @@ def _generate(args: argparse.Namespace) -> None:
     from rollgate.data.generate import GenerateOptions
     from rollgate.pipeline import generate
 
-    generate.run(args.root, GenerateOptions(args.seed, args.weeks, args.start_week, args.shift), args.out)
+    generate.run(
+        args.root, GenerateOptions(args.seed, args.weeks, args.start_week, args.shift, args.rows_per_week), args.out
+    )
 
 
 def _stage(name: str) -> Callable[[argparse.Namespace], None]:
@@ -35,7 +37,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    from rollgate.data.generate import DEFAULT_WEEKS, SHIFTS
+    from rollgate.data.generate import DEFAULT_WEEKS, ROWS_PER_WEEK, SHIFTS
 
     top = argparse.ArgumentParser(prog="rollgate", description=__doc__)
     top.add_argument("--root", type=Path, default=Path(), help="repository root (default: current directory)")
@@ -47,13 +49,16 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--start-week", type=int, default=0, help="index of the first week (0 = 2026-01-05)")
     gen.add_argument("--shift", choices=SHIFTS, default="none", help="a distribution shift, for drift work")
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--rows-per-week", type=int, default=ROWS_PER_WEEK, help=f"default {ROWS_PER_WEEK}")
     gen.add_argument("--out", type=Path, default=None, help="output directory (default data/transactions)")
     gen.set_defaults(func=_generate)
 
-    for name, text in (("validate", "check the raw data against its contract"),
-                       ("prepare", "time-based train / holdout split"),
-                       ("train", "fit the model, write models/, log to MLflow"),
-                       ("evaluate", "holdout metrics, segments, latency and plots")):
+    for name, text in (
+        ("validate", "check the raw data against its contract"),
+        ("prepare", "time-based train / holdout split"),
+        ("train", "fit the model, write models/, log to MLflow"),
+        ("evaluate", "holdout metrics, segments, latency and plots"),
+    ):
         stage = sub.add_parser(name, help=text)
         if name in ("train", "evaluate"):
             stage.add_argument("--no-track", action="store_true", help="do not log to MLflow")

@@ -64,8 +64,12 @@ def _read(path: Path) -> dict[str, Any]:
 
 def run(root: Path) -> None:
     env = _env(root)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                          check=False).stdout.strip() or "(no commit)"
+    head = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "(no commit)"
+    )
     print(f"rollgate demo: the pull-request job in {WORKSPACE} (a clone of HEAD {head}; your work tree is untouched)")
     started = time.perf_counter()
     work = _prepare_workspace(root, env)
@@ -73,7 +77,7 @@ def run(root: Path) -> None:
     _, took = _run([dvc, "pull", "--quiet", str(paths.DATA_DIR) + ".dvc"], work, env)
     print(f"  1. dvc pull data.dvc   from the embedded remote ({took:.1f} s)")
     try:
-        log, took = _run([dvc, "repro"], work, env)
+        log, took = _run([dvc, "repro", "--single-item", "dvc.yaml"], work, env)
     except RollgateError:
         subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=env, check=False)
         raise
@@ -88,16 +92,24 @@ def _summary(work: Path, uri: str) -> None:
     ev = _read(work / paths.EVALUATE_METRICS)
     rel = work.relative_to(work.parent.parent.parent) if work.is_absolute() else work
     print("what happened:")
-    print(f"  data        {validated['rows']:,} rows in {validated['files']} weekly batches, "
-          f"label rate {validated['label_rate']:.2%}, data md5 {validated['data_md5']}")
+    print(
+        f"  data        {validated['rows']:,} rows in {validated['files']} weekly batches, "
+        f"label rate {validated['label_rate']:.2%}, data md5 {validated['data_md5']}"
+    )
     print(f"  validation  passed: every check of the Pandera schema holds (report: {rel / paths.VALIDATION_REPORT})")
-    print(f"  model       {meta['estimator']} trained on {meta['train_rows']:,} rows, "
-          f"sha256 {meta['sha256'][:16]}…, {meta['size_bytes'] / 1e3:.0f} kB")
+    print(
+        f"  model       {meta['estimator']} trained on {meta['train_rows']:,} rows, "
+        f"sha256 {meta['sha256'][:16]}…, {meta['size_bytes'] / 1e3:.0f} kB"
+    )
     print(f"              {rel / paths.MODEL_ARTIFACT} (+ {paths.MODEL_METADATA.name})")
-    print(f"  holdout     {ev['holdout_rows']:,} rows ({ev['holdout_positives']} fraud): ROC AUC {ev['roc_auc']:.4f}, "
-          f"average precision {ev['average_precision']:.4f}, recall at {ev['fpr_target']:.0%} FPR "
-          f"{ev['recall_at_fpr']:.4f}, Brier {ev['brier']:.5f}")
-    print(f"  latency     {ev['latency_us_per_row']:.1f} µs per row in batches, "
-          f"{ev['latency_ms_single_row']:.2f} ms for a single row")
+    print(
+        f"  holdout     {ev['holdout_rows']:,} rows ({ev['holdout_positives']} fraud): ROC AUC {ev['roc_auc']:.4f}, "
+        f"average precision {ev['average_precision']:.4f}, recall at {ev['fpr_target']:.0%} FPR "
+        f"{ev['recall_at_fpr']:.4f}, Brier {ev['brier']:.5f}"
+    )
+    print(
+        f"  latency     {ev['latency_us_per_row']:.1f} µs per row in batches, "
+        f"{ev['latency_ms_single_row']:.2f} ms for a single row"
+    )
     print(f"  reports     {rel / 'reports'}/ (metrics, segments, plots: `dvc plots show` there)")
     print(f"  tracking    {uri}  (`make ui` to browse)")

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath as P
 
 PARAMS = P("params.yaml")
 DATA_DIR = P("data")
+DATA_DVC = P("data.dvc")
 BATCHES_DIR = DATA_DIR / "transactions"
 
 # validate: a declared metric (so prepare waits for it) and a full report that survives failure

@@ -17,7 +17,9 @@ PROBE_SEED = 20260105
 
 def _column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarray:
     if spec.type == "category":
-        return np.asarray(spec.categories or ("",), dtype=object)[rng.integers(0, len(spec.categories or ("",)), rows)]
+        choices = np.asarray(spec.categories or ("",), dtype=object)
+        picked: np.ndarray = choices[rng.integers(0, len(choices), rows)]
+        return picked
     if spec.type == "bool":
         return rng.random(rows) < 0.5
     lo = spec.minimum if spec.minimum is not None else 0.0
@@ -27,9 +29,12 @@ def _column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarra
     start = max(lo, 1e-2)
     low_heavy = np.exp(rng.uniform(np.log(start), np.log(max(hi, start * 1.0001)), rows))
     values = np.where(rng.random(rows) < 0.5, uniform, low_heavy).clip(lo, hi)
+    out: np.ndarray
     if spec.type == "int":
-        return np.floor(values).astype(np.int64).clip(int(np.ceil(lo)), int(np.floor(hi)))
-    return np.round(values, 2).clip(np.nextafter(lo, hi) if spec.minimum_exclusive else lo, hi)
+        out = np.floor(values).astype(np.int64).clip(int(np.ceil(lo)), int(np.floor(hi)))
+    else:
+        out = np.round(values, 2).clip(np.nextafter(lo, hi) if spec.minimum_exclusive else lo, hi)
+    return out
 
 
 def probe_frame(contract: FeatureContract, rows: int) -> pd.DataFrame:

@@ -29,6 +29,7 @@ _MEDIAN_AMOUNT = np.array([45.0, 55.0, 38.0, 420.0, 310.0, 95.0, 22.0, 80.0, 120
 _CATEGORY_WEIGHTS = np.array([0.22, 0.12, 0.16, 0.04, 0.06, 0.11, 0.12, 0.03, 0.07, 0.07])
 _COUNTRY_WEIGHTS = np.array([0.40, 0.12, 0.09, 0.08, 0.05, 0.05, 0.04, 0.05, 0.04, 0.04, 0.02, 0.02])
 _CHANNEL_WEIGHTS = np.array([0.55, 0.30, 0.15])
+_SURGE_CHANNEL_WEIGHTS = np.array([0.30, 0.45, 0.25])  # shift "online_surge"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class GenerateOptions:
     weeks: int = DEFAULT_WEEKS
     start_week: int = 0
     shift: Shift = "none"
+    rows_per_week: int = ROWS_PER_WEEK
 
 
 def week_start(week: int) -> datetime:
@@ -72,15 +74,14 @@ def fraud_logit(df: pd.DataFrame) -> np.ndarray:
 
 def fraud_probability(df: pd.DataFrame) -> np.ndarray:
     """The latent probability of fraud for each row."""
-    return 1.0 / (1.0 + np.exp(-fraud_logit(df)))
+    p: np.ndarray = 1.0 / (1.0 + np.exp(-fraud_logit(df)))
+    return p
 
 
 def generate_week(week: int, seed: int = 0, shift: Shift = "none", rows: int = ROWS_PER_WEEK) -> pd.DataFrame:
     """One weekly batch, a pure function of its arguments (rows sorted by timestamp)."""
     rng = np.random.default_rng([seed, week, SHIFTS.index(shift)])
-    channel_w = _CHANNEL_WEIGHTS.copy()
-    if shift == "online_surge":
-        channel_w = np.array([0.30, 0.45, 0.25])
+    channel_w = _SURGE_CHANNEL_WEIGHTS if shift == "online_surge" else _CHANNEL_WEIGHTS
     channel = rng.choice(len(CHANNELS), size=rows, p=channel_w)
     category = rng.choice(len(MERCHANT_CATEGORIES), size=rows, p=_CATEGORY_WEIGHTS)
     country = rng.choice(len(COUNTRIES), size=rows, p=_COUNTRY_WEIGHTS)
@@ -88,8 +89,8 @@ def generate_week(week: int, seed: int = 0, shift: Shift = "none", rows: int = R
     account_age = np.clip(np.round(rng.exponential(900, rows)), 0, 20_000).astype(np.int64)
     avg_30d = np.round(np.clip(rng.lognormal(np.log(70), 0.6, rows), 1.0, 5_000.0), 2)
     inflation = 1.3 if shift == "amount_inflation" else 1.0
-    amount = _MEDIAN_AMOUNT[category] * inflation * rng.lognormal(0.0, 0.9, rows)
-    amount = np.round(np.clip(amount, 0.5, MAX_AMOUNT), 2)
+    raw_amount = _MEDIAN_AMOUNT[category] * inflation * rng.lognormal(0.0, 0.9, rows)
+    amount = np.round(np.clip(raw_amount, 0.5, MAX_AMOUNT), 2)
     count_7d = rng.poisson(9 + 4 * (channel == 1), rows).astype(np.int64)
     count_24h = np.minimum(rng.binomial(count_7d, 0.2) + rng.poisson(0.3, rows), 200).astype(np.int64)
     distance = np.round(np.clip(rng.lognormal(np.log(8), 1.6, rows), 0.0, MAX_DISTANCE_KM), 1)
@@ -124,6 +125,6 @@ def generate_week(week: int, seed: int = 0, shift: Shift = "none", rows: int = R
 def generate(options: GenerateOptions) -> dict[str, pd.DataFrame]:
     """The batches asked for, keyed by file name."""
     return {
-        batch_name(w): generate_week(w, options.seed, options.shift)
+        batch_name(w): generate_week(w, options.seed, options.shift, options.rows_per_week)
         for w in range(options.start_week, options.start_week + options.weeks)
     }

@@ -11,13 +11,20 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-
 ID, TIMESTAMP, LABEL = "transaction_id", "timestamp", "is_fraud"
 
 # Allowed values and bounds, shared with the example generator. (ADOPT: your own categories.)
 MERCHANT_CATEGORIES = (
-    "grocery", "fuel", "restaurants", "travel", "electronics",
-    "fashion", "digital_goods", "gambling", "utilities", "health",
+    "grocery",
+    "fuel",
+    "restaurants",
+    "travel",
+    "electronics",
+    "fashion",
+    "digital_goods",
+    "gambling",
+    "utilities",
+    "health",
 )
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "CA", "BR", "IN", "NG", "SG")
 CHANNELS = ("in_store", "online", "mobile_app")

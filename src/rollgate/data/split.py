@@ -20,7 +20,8 @@ class Split:
 def week_of(timestamps: pd.Series) -> pd.Series:
     """The Monday (00:00) of each timestamp's week."""
     days = timestamps.dt.normalize()
-    return days - pd.to_timedelta(days.dt.weekday, unit="D")
+    monday: pd.Series = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    return monday
 
 
 def time_split(df: pd.DataFrame, holdout_weeks: int) -> Split:

@@ -27,7 +27,12 @@ class Failure:
     examples: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "check": self.check, "count": self.count, "examples": list(self.examples)}
+        return {
+            "column": self.column,
+            "check": self.check,
+            "count": self.count,
+            "examples": list(self.examples),
+        }
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,9 @@ class Report:
             return f"validation passed: {self.rows} rows in {self.files} files, label rate {self.label_rate:.4f}"
         lines = [f"validation failed: {len(self.failures)} broken checks in {self.rows} rows ({self.files} files)"]
         for f in self.failures:
-            where = ", ".join(f"{e['file']} row {e['row']} ({e['value']!r})" if "row" in e else str(e)
-                              for e in f.examples)
+            where = ", ".join(
+                f"{e['file']} row {e['row']} ({e['value']!r})" if "row" in e else str(e) for e in f.examples
+            )
             lines.append(f"  - {f.column}: {f.check}: {f.count} rows" + (f"; e.g. {where}" if where else ""))
         return "\n".join(lines)
 
@@ -71,6 +77,7 @@ def _value(v: Any) -> Any:
 
 def _schema_failures(cases: pd.DataFrame, origin: pd.DataFrame, max_examples: int) -> list[Failure]:
     out = []
+    files, rows = origin["file"].to_numpy(), origin["row"].to_numpy()
     cases = cases.assign(column=cases["column"].fillna("(dataset)").astype(str), check=cases["check"].astype(str))
     for (column, check), group in cases.groupby(["column", "check"], sort=True):
         examples = []
@@ -79,8 +86,9 @@ def _schema_failures(cases: pd.DataFrame, origin: pd.DataFrame, max_examples: in
             if idx is None or (isinstance(idx, float) and np.isnan(idx)):
                 examples.append({"value": _value(case["failure_case"])})
                 continue
-            examples.append({"file": origin.at[int(idx), "file"], "row": int(origin.at[int(idx), "row"]),
-                             "value": _value(case["failure_case"])})
+            examples.append(
+                {"file": str(files[int(idx)]), "row": int(rows[int(idx)]), "value": _value(case["failure_case"])}
+            )
         out.append(Failure(str(column), str(check), len(group), tuple(examples)))
     return out
 
@@ -100,8 +108,13 @@ def _label_failures(df: pd.DataFrame, params: ValidateParams) -> tuple[list[Fail
     return failures, rate
 
 
-def validate(df: pd.DataFrame, origin: pd.DataFrame, params: ValidateParams, files: int,
-             read_failures: tuple[Failure, ...] = ()) -> Report:
+def validate(
+    df: pd.DataFrame,
+    origin: pd.DataFrame,
+    params: ValidateParams,
+    files: int,
+    read_failures: tuple[Failure, ...] = (),
+) -> Report:
     """Check `df` against the schema and the label checks; `origin` maps each row to (file, row)."""
     failures = list(read_failures)
     if df.empty and not read_failures:

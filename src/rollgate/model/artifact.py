@@ -91,9 +91,7 @@ def dumps(model: Any) -> bytes:
 def loads(data: bytes, expected_sha256: str | None = None, source: str = "model") -> Any:
     """Load an artifact after checking its digest; only reviewed types are allowed to load."""
     if expected_sha256 is not None and sha256_bytes(data) != expected_sha256:
-        raise ArtifactError(
-            f"{source}: sha256 {sha256_bytes(data)} does not match the expected {expected_sha256}"
-        )
+        raise ArtifactError(f"{source}: sha256 {sha256_bytes(data)} does not match the expected {expected_sha256}")
     try:
         untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:

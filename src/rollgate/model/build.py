@@ -33,8 +33,16 @@ def build_pipeline(contract: FeatureContract, params: TrainParams, seed: int) ->
         encode = ColumnTransformer(
             [
                 # Unknown categories map to NaN, which the trees route like missing values.
-                ("categorical", OrdinalEncoder(categories=categories, handle_unknown="use_encoded_value",
-                                               unknown_value=np.nan, dtype=np.float64), categorical),
+                (
+                    "categorical",
+                    OrdinalEncoder(
+                        categories=categories,
+                        handle_unknown="use_encoded_value",
+                        unknown_value=np.nan,
+                        dtype=np.float64,
+                    ),
+                    categorical,
+                ),
                 ("numeric", "passthrough", numeric),
             ],
             verbose_feature_names_out=False,
@@ -53,8 +61,11 @@ def build_pipeline(contract: FeatureContract, params: TrainParams, seed: int) ->
     lr = params.logistic_regression
     encode = ColumnTransformer(
         [
-            ("categorical", OneHotEncoder(categories=categories, handle_unknown="ignore",
-                                          sparse_output=False, dtype=np.float64), categorical),
+            (
+                "categorical",
+                OneHotEncoder(categories=categories, handle_unknown="ignore", sparse_output=False, dtype=np.float64),
+                categorical,
+            ),
             ("numeric", StandardScaler(), numeric),
         ],
         verbose_feature_names_out=False,

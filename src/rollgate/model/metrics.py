@@ -59,8 +59,15 @@ def headline(y: np.ndarray, scores: np.ndarray, fpr_target: float, where: str = 
     return out
 
 
-def segments(frame: pd.DataFrame, y: np.ndarray, scores: np.ndarray, columns: tuple[str, ...],
-             min_size: int, fpr_target: float) -> dict[str, dict[str, dict[str, Any]]]:
+def segments(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    scores: np.ndarray,
+    *,
+    columns: tuple[str, ...],
+    min_size: int,
+    fpr_target: float,
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Per-segment size, positives and metrics; segments too small or with one class are not judged."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for column in columns:
@@ -96,17 +103,24 @@ def plots(y: np.ndarray, scores: np.ndarray, threshold: float, bins: int) -> dic
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
     calibration = [
-        {"bin": int(b), "mean_predicted": float(scores[which == b].mean()),
-         "fraction_positive": float(y[which == b].mean()), "rows": int((which == b).sum())}
-        for b in range(bins) if (which == b).any()
+        {
+            "bin": int(b),
+            "mean_predicted": float(scores[which == b].mean()),
+            "fraction_positive": float(y[which == b].mean()),
+            "rows": int((which == b).sum()),
+        }
+        for b in range(bins)
+        if (which == b).any()
     ]
     predicted = (scores >= threshold).astype(int)
     confusion = [{"actual": str(int(a)), "predicted": str(int(p))} for a, p in zip(y, predicted, strict=True)]
     return {
         "roc": _thin([{"fpr": round(float(f), 6), "tpr": round(float(t), 6)} for f, t in zip(fpr, tpr, strict=True)]),
         "precision_recall": _thin(
-            [{"recall": round(float(r), 6), "precision": round(float(p), 6)}
-             for r, p in zip(recall, precision, strict=True)]
+            [
+                {"recall": round(float(r), 6), "precision": round(float(p), 6)}
+                for r, p in zip(recall, precision, strict=True)
+            ]
         ),
         "calibration": calibration,
         "confusion": confusion,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 from rollgate.contracts.errors import DataValidationError
 from rollgate.data.schema import Transactions
@@ -35,6 +36,16 @@ def dvc_dir_md5(directory: Path) -> str:
     return hashlib.md5(listing, usedforsecurity=False).hexdigest() + ".dir"
 
 
+def recorded_md5(dvc_file: Path) -> str:
+    """The directory md5 a `.dvc` file records for its single output."""
+    try:
+        outs = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"]
+        md5: str = outs[0]["md5"]
+    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
+        raise DataValidationError(f"{dvc_file}: unreadable or without outs[0].md5 ({exc})") from exc
+    return md5
+
+
 def batch_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise DataValidationError(f"{directory}: no such directory (run `dvc pull` or `rollgate data generate`)")
@@ -45,9 +56,10 @@ def _read_one(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise ValueError("file is empty (0 bytes)")
     try:
-        return pq.read_table(path).to_pandas()
+        frame: pd.DataFrame = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise ValueError(f"not a readable Parquet file, truncated or corrupt ({exc})") from None
+    return frame
 
 
 def _column_failures(path: Path, columns: list[str]) -> list[Failure]:

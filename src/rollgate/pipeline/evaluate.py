@@ -35,17 +35,25 @@ def run(root: Path, track: bool = True) -> dict[str, Any]:
         "latency_ms_single_row": round(timing["single_row_seconds"] * 1e3, 3),
         "model_sha256": meta.sha256,
     }
-    segments = m.segments(holdout, y, scores, ev.segment_columns, ev.min_segment_size, ev.fpr_target)
+    segments = m.segments(
+        holdout, y, scores, columns=ev.segment_columns, min_size=ev.min_segment_size, fpr_target=ev.fpr_target
+    )
     plots = m.plots(y, scores, headline[m.THRESHOLD_AT_FPR], ev.calibration_bins)
 
     jsonio.write(root / paths.EVALUATE_METRICS, summary)
     jsonio.write(root / paths.SEGMENT_METRICS, segments)
-    plot_files = {"roc": paths.PLOT_ROC, "precision_recall": paths.PLOT_PR,
-                  "calibration": paths.PLOT_CALIBRATION, "confusion": paths.PLOT_CONFUSION}
+    plot_files = {
+        "roc": paths.PLOT_ROC,
+        "precision_recall": paths.PLOT_PR,
+        "calibration": paths.PLOT_CALIBRATION,
+        "confusion": paths.PLOT_CONFUSION,
+    }
     for name, rel in plot_files.items():
         jsonio.write(root / rel, plots[name])
-    print(f"evaluate: ROC AUC {summary[m.ROC_AUC]:.4f}, average precision {summary[m.AVERAGE_PRECISION]:.4f}, "
-          f"recall@{ev.fpr_target:g} FPR {summary[m.RECALL_AT_FPR]:.4f}, Brier {summary[m.BRIER]:.5f}")
+    print(
+        f"evaluate: ROC AUC {summary[m.ROC_AUC]:.4f}, average precision {summary[m.AVERAGE_PRECISION]:.4f}, "
+        f"recall@{ev.fpr_target:g} FPR {summary[m.RECALL_AT_FPR]:.4f}, Brier {summary[m.BRIER]:.5f}"
+    )
     if track:
         numeric = {k: float(v) for k, v in summary.items() if isinstance(v, int | float)}
         files = [root / paths.EVALUATE_METRICS, root / paths.SEGMENT_METRICS]

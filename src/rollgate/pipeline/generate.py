@@ -23,6 +23,8 @@ def run(root: Path, options: GenerateOptions, out: Path | None = None) -> list[P
         tmp.replace(path)
         written.append(path)
     rows = sum(pq.read_metadata(p).num_rows for p in written)
-    print(f"data generate: {len(written)} weekly batches, {rows} rows (seed {options.seed}, shift {options.shift}) "
-          f"-> {target}")
+    print(
+        f"data generate: {len(written)} weekly batches, {rows} rows (seed {options.seed}, shift {options.shift}) "
+        f"-> {target}"
+    )
     return written

@@ -28,7 +28,7 @@ def run(root: Path) -> dict[str, Any]:
     split = time_split(df, params.holdout_weeks)
     _write(split.train, root / paths.TRAIN_SET)
     _write(split.holdout, root / paths.HOLDOUT_SET)
-    manifest = {
+    manifest: dict[str, Any] = {
         "data_md5": dvc_dir_md5(root / paths.DATA_DIR),
         "rows": len(df),
         "train_rows": len(split.train),
@@ -38,6 +38,8 @@ def run(root: Path) -> dict[str, Any]:
         "holdout_start": split.holdout_start.isoformat(),
     }
     jsonio.write(root / paths.PREPARE_MANIFEST, manifest)
-    print(f"prepare: {manifest['train_rows']} train rows, {manifest['holdout_rows']} holdout rows "
-          f"from {manifest['holdout_start'][:10]}")
+    print(
+        f"prepare: {manifest['train_rows']} train rows, {manifest['holdout_rows']} holdout rows "
+        f"from {manifest['holdout_start'][:10]}"
+    )
     return manifest

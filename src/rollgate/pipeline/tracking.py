@@ -3,7 +3,9 @@ so nothing connects to tracking on import and the core never sees it."""
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,13 +37,16 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
 def _session(root: Path, experiment: str) -> Iterator[Any]:
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(root))
-    mlflow.set_experiment(experiment)
-    yield mlflow
+    # MLflow's start-up chatter (schema migrations, dtype hints) is noise in stage logs.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\..*")
+        mlflow.set_tracking_uri(tracking_uri(root))
+        mlflow.set_experiment(experiment)
+        yield mlflow
 
 
-def log_training(root: Path, meta: ModelMetadata, model: Any, example: pd.DataFrame,
-                 params: dict[str, Any]) -> str:
+def log_training(root: Path, meta: ModelMetadata, model: Any, example: pd.DataFrame, params: dict[str, Any]) -> str:
     """One MLflow run per training: params, lineage tags, the data set, the model; returns the run id."""
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
@@ -51,20 +56,27 @@ def log_training(root: Path, meta: ModelMetadata, model: Any, example: pd.DataFr
 
     with _session(root, meta.name) as mlflow, mlflow.start_run(run_name=f"train {meta.sha256[:12]}") as run:
         mlflow.log_params(_flatten("", params))
-        mlflow.set_tags({
-            SHA_TAG: meta.sha256,
-            "rollgate.prediction_fingerprint": meta.prediction_fingerprint,
-            "rollgate.data_md5": meta.data_md5,
-            "rollgate.params_hash": meta.params_hash,
-            "rollgate.git_dirty": str(meta.git.dirty).lower(),
-            "mlflow.source.git.commit": meta.git.commit or "unknown",
-        })
+        mlflow.set_tags(
+            {
+                SHA_TAG: meta.sha256,
+                "rollgate.prediction_fingerprint": meta.prediction_fingerprint,
+                "rollgate.data_md5": meta.data_md5,
+                "rollgate.params_hash": meta.params_hash,
+                "rollgate.git_dirty": str(meta.git.dirty).lower(),
+                "mlflow.source.git.commit": meta.git.commit or "unknown",
+            }
+        )
         source = resolve_dataset_source(str((root / paths.DATA_DIR).resolve()))
-        mlflow.log_input(MetaDataset(source, name="transactions", digest=meta.data_md5), context="training")
+        dataset = MetaDataset(source, name="transactions", digest=meta.data_md5)  # type: ignore[abstract]
+        mlflow.log_input(dataset, context="training")
         scores = model.predict_proba(example)[:, 1]
         mlflow.sklearn.log_model(
-            model, name="model", serialization_format="skops", skops_trusted_types=list(TRUSTED_TYPES),
-            signature=infer_signature(example, scores), input_example=example,
+            model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=list(TRUSTED_TYPES),
+            signature=infer_signature(example, scores),
+            input_example=example,
             pyfunc_predict_fn="predict_proba",
             pip_requirements=[f"{k}=={v}" for k, v in sorted(meta.versions.items()) if k != "python"],
         )
@@ -75,14 +87,16 @@ def log_training(root: Path, meta: ModelMetadata, model: Any, example: pd.DataFr
     return run_id
 
 
-def log_evaluation(root: Path, experiment: str, sha256: str, metrics: dict[str, float],
-                   files: list[Path]) -> str:
+def log_evaluation(root: Path, experiment: str, sha256: str, metrics: dict[str, float], files: list[Path]) -> str:
     """Attach holdout metrics and plots to the training run of this model (a new run if the model
     came from the DVC run cache and was never trained against this store)."""
     with _session(root, experiment) as mlflow:
-        found = mlflow.search_runs(filter_string=f"tags.`{SHA_TAG}` = '{sha256}'",
-                                   order_by=["attributes.start_time DESC"], max_results=1,
-                                   output_format="list")
+        found = mlflow.search_runs(
+            filter_string=f"tags.`{SHA_TAG}` = '{sha256}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+            output_format="list",
+        )
         run_id = found[0].info.run_id if found else None
         with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"evaluate {sha256[:12]}") as run:
             if not run_id:

@@ -1,7 +1,9 @@
 """Stage `validate`: the raw batches against the Pandera schema and the label checks.
 
-The full report goes to `reports/validation/report.json`, which the stage does not declare as an
-output, so it survives a failure; the declared metric is written only when validation passes.
+It also checks that data/ is what data.dvc records (data.dvc itself cannot be a DVC dependency; the
+`data` dependency covers it once the two agree). The full report goes to `reports/validation/report.json`,
+which the stage does not declare as an output, so it survives a failure; the declared metric is written
+only when validation passes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from rollgate import params as params_
 from rollgate.contracts import jsonio, paths
 from rollgate.contracts.errors import DataValidationError
 from rollgate.data import validation
-from rollgate.pipeline.dataset import dvc_dir_md5, read_batches
+from rollgate.pipeline.dataset import dvc_dir_md5, read_batches, recorded_md5
 
 
 def run(root: Path) -> validation.Report:
@@ -22,13 +24,23 @@ def run(root: Path) -> validation.Report:
     report = validation.validate(df, origin, params, files=files, read_failures=read_failures)
     jsonio.write(root / paths.VALIDATION_REPORT, report.to_dict())
     if not report.passed:
+        raise DataValidationError(f"{paths.BATCHES_DIR}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}")
+    data_md5 = dvc_dir_md5(root / paths.DATA_DIR)
+    recorded = recorded_md5(root / paths.DATA_DVC)
+    if data_md5 != recorded:
         raise DataValidationError(
-            f"{paths.BATCHES_DIR}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}"
+            f"{paths.DATA_DIR}: its content (md5 {data_md5}) is not what {paths.DATA_DVC} records ({recorded}): "
+            f"record the change with `dvc add {paths.DATA_DIR}` (or restore it with `dvc checkout`)"
         )
     jsonio.write(
         root / paths.VALIDATE_METRICS,
-        {"passed": True, "rows": report.rows, "files": report.files, "label_rate": report.label_rate,
-         "data_md5": dvc_dir_md5(root / paths.DATA_DIR)},
+        {
+            "passed": True,
+            "rows": report.rows,
+            "files": report.files,
+            "label_rate": report.label_rate,
+            "data_md5": data_md5,
+        },
     )
     print(report.summary())
     return report

@@ -1,0 +1,133 @@
+"""The example generator: each weekly batch is a pure function of (week, seed, shift), passes the data
+contract, and has a plausible label rate driven by a known fraud probability."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rollgate.data.generate import (
+    SHIFTS,
+    GenerateOptions,
+    Shift,
+    fraud_probability,
+    generate,
+    generate_week,
+    week_start,
+)
+from rollgate.data.schema import Transactions
+
+pytestmark = pytest.mark.unit
+
+ROWS = 1_000
+
+
+@pytest.fixture(scope="module")
+def default_weeks() -> pd.DataFrame:
+    """The twelve default weeks, concatenated (about 0.3 s)."""
+    return pd.concat(generate(GenerateOptions()).values(), ignore_index=True)
+
+
+def _rate(options: GenerateOptions) -> float:
+    return float(pd.concat(generate(options).values())["is_fraud"].mean())
+
+
+# --- determinism ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", SHIFTS)
+def test_a_week_is_a_pure_function_of_its_arguments(shift: Shift) -> None:
+    pd.testing.assert_frame_equal(
+        generate_week(3, seed=7, shift=shift, rows=ROWS), generate_week(3, seed=7, shift=shift, rows=ROWS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("other_seed", "other_week"),
+    [(1, 0), (0, 1)],
+    ids=["seed", "week"],
+)
+def test_weeks_differ_across_seeds_and_weeks(other_seed: int, other_week: int) -> None:
+    base = generate_week(0, seed=0, rows=ROWS)
+    other = generate_week(other_week, seed=other_seed, rows=ROWS)
+
+    assert not np.array_equal(base["amount"].to_numpy(), other["amount"].to_numpy())
+
+
+def test_generate_names_batches_by_their_monday() -> None:
+    batches = generate(GenerateOptions(weeks=3, start_week=2, rows_per_week=10))
+
+    assert list(batches) == ["2026-01-19.parquet", "2026-01-26.parquet", "2026-02-02.parquet"]
+    pd.testing.assert_frame_equal(batches["2026-01-26.parquet"], generate_week(3, rows=10))
+
+
+# --- shape of the data ------------------------------------------------------------------------------
+
+
+def test_ids_are_unique_across_weeks() -> None:
+    ids = pd.concat([generate_week(w, rows=ROWS)["transaction_id"] for w in range(4)])
+
+    assert ids.is_unique
+    assert all(re.fullmatch(r"tx-\d{4}-\d{5}", i) for i in ids)
+
+
+@pytest.mark.parametrize("week", [0, 5, 51])
+def test_timestamps_are_sorted_and_within_the_week(week: int) -> None:
+    stamps = generate_week(week, rows=ROWS)["timestamp"]
+
+    assert stamps.is_monotonic_increasing
+    assert stamps.min() >= pd.Timestamp(week_start(week))
+    assert stamps.max() < pd.Timestamp(week_start(week + 1))
+
+
+@pytest.mark.parametrize("shift", SHIFTS)
+def test_every_shift_passes_the_row_level_schema(shift: Shift) -> None:
+    frame = generate_week(1, shift=shift, rows=2_000)
+
+    Transactions.validate(frame)
+
+
+# --- labels -----------------------------------------------------------------------------------------
+
+
+def test_label_rate_over_the_default_weeks_is_plausible(default_weeks: pd.DataFrame) -> None:
+    assert 0.008 <= default_weeks["is_fraud"].mean() <= 0.02
+
+
+def test_fraud_probability_is_a_probability(default_weeks: pd.DataFrame) -> None:
+    p = fraud_probability(default_weeks)
+
+    assert p.shape == (len(default_weeks),)
+    assert ((p > 0.0) & (p < 1.0)).all()
+
+
+def test_fraud_probability_tracks_the_labels(default_weeks: pd.DataFrame) -> None:
+    p = fraud_probability(default_weeks)
+    positive = default_weeks["is_fraud"].to_numpy() == 1
+
+    assert p[positive].mean() > 3 * p[~positive].mean()
+
+
+def test_fraud_wave_raises_the_label_rate() -> None:
+    calm = _rate(GenerateOptions(weeks=4))
+    wave = _rate(GenerateOptions(weeks=4, shift="fraud_wave"))
+
+    assert wave > 1.5 * calm
+
+
+@pytest.mark.parametrize(
+    ("shift", "statistic"),
+    [
+        ("amount_inflation", lambda df: df["amount"].median()),
+        ("online_surge", lambda df: (df["channel"] != "in_store").mean()),
+    ],
+)
+def test_feature_shifts_move_their_feature(shift: Shift, statistic: Callable[[pd.DataFrame], float]) -> None:
+    calm = pd.concat(generate(GenerateOptions(weeks=2)).values())
+    shifted = pd.concat(generate(GenerateOptions(weeks=2, shift=shift)).values())
+
+    assert statistic(shifted) > 1.15 * statistic(calm)
