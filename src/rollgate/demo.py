@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,12 +82,18 @@ def run(root: Path) -> None:
     except RollgateError:
         subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=env, check=False)
         raise
-    print(f"  2. dvc repro           {', '.join(f'{s}: {_outcome(log, s)}' for s in STAGES)} ({took:.1f} s)")
-    _summary(work, tracking_uri(root))
+    print(f"  2. dvc repro --single-item dvc.yaml ({took:.1f} s)")
+    for stage in STAGES:
+        print(f"       {stage:<9} {_outcome(log, stage)}")
+    if "restored from run cache" in {_outcome(log, s) for s in STAGES}:
+        print("     (the DVC run cache already held these exact inputs: outputs restored byte for byte, no retraining;")
+        print("      `rm -rf .dvc/cache/runs` first to watch it train again)")
+    run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
+    _summary(work, tracking_uri(root), run_id.group(1) if run_id else None)
     print(f"done in {time.perf_counter() - started:.1f} s")
 
 
-def _summary(work: Path, uri: str) -> None:
+def _summary(work: Path, uri: str, run_id: str | None) -> None:
     validated = _read(work / paths.VALIDATE_METRICS)
     meta = _read(work / paths.MODEL_METADATA)
     ev = _read(work / paths.EVALUATE_METRICS)
@@ -96,7 +103,9 @@ def _summary(work: Path, uri: str) -> None:
         f"  data        {validated['rows']:,} rows in {validated['files']} weekly batches, "
         f"label rate {validated['label_rate']:.2%}, data md5 {validated['data_md5']}"
     )
-    print(f"  validation  passed: every check of the Pandera schema holds (report: {rel / paths.VALIDATION_REPORT})")
+    report = work / paths.VALIDATION_REPORT
+    where = f" (report: {rel / paths.VALIDATION_REPORT})" if report.exists() else ""
+    print(f"  validation  passed: every check of the Pandera schema and the label checks holds{where}")
     print(
         f"  model       {meta['estimator']} trained on {meta['train_rows']:,} rows, "
         f"sha256 {meta['sha256'][:16]}…, {meta['size_bytes'] / 1e3:.0f} kB"
@@ -112,4 +121,5 @@ def _summary(work: Path, uri: str) -> None:
         f"{ev['latency_ms_single_row']:.2f} ms for a single row"
     )
     print(f"  reports     {rel / 'reports'}/ (metrics, segments, plots: `dvc plots show` there)")
-    print(f"  tracking    {uri}  (`make ui` to browse)")
+    tracked = f"MLflow run {run_id} in {uri}" if run_id else f"{uri} (no new run: nothing was trained)"
+    print(f"  tracking    {tracked}; `make ui` to browse")

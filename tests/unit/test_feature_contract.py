@@ -183,3 +183,13 @@ def test_a_feature_without_a_feature_type_is_refused() -> None:
 
     with pytest.raises(TypeError, match=r"column 'at': no feature type for dtype datetime64"):
         feature_contract(Events)
+
+
+def test_in_range_bounds_show_up_with_their_inclusiveness() -> None:
+    class Ranged(pa.DataFrameModel):
+        b: Series[float] = pa.Field(
+            in_range={"min_value": 0.0, "max_value": 5.0, "include_max": False}, metadata=FEATURE
+        )
+
+    spec = feature_contract(Ranged)["b"]
+    assert (spec.minimum, spec.maximum, spec.minimum_exclusive, spec.maximum_exclusive) == (0.0, 5.0, False, True)

@@ -192,3 +192,15 @@ def test_an_int_is_accepted_where_a_float_is_declared() -> None:
         parse({"train": {"hist_gradient_boosting": {"learning_rate": 1}}}).train.hist_gradient_boosting.learning_rate
         == 1.0
     )
+
+
+def test_the_python_name_of_the_validate_section_is_not_a_key() -> None:
+    with pytest.raises(ParamsError, match=r"validate_: unknown key"):
+        parse({"validate_": {"label_rate_min": 0.01}})
+
+
+def test_a_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_bytes(b"shared:\n  model_name: caf\xe9\n")
+    with pytest.raises(ParamsError, match=rf"{path}: not UTF-8"):
+        load(path)

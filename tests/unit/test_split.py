@@ -122,3 +122,9 @@ def test_a_holdout_leaving_no_training_data_is_refused(frame: pd.DataFrame, hold
         match=rf"prepare\.holdout_weeks={holdout_weeks} leaves no training data: the data spans 4 week\(s\)",
     ):
         time_split(frame, holdout_weeks)
+
+
+@pytest.mark.parametrize("holdout_weeks", [0, -1])
+def test_a_holdout_of_no_weeks_is_refused(frame: pd.DataFrame, holdout_weeks: int) -> None:
+    with pytest.raises(RollgateError, match=r"prepare\.holdout_weeks=.*must be at least 1"):
+        time_split(frame, holdout_weeks)

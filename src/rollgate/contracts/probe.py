@@ -31,9 +31,13 @@ def _column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarra
     values = np.where(rng.random(rows) < 0.5, uniform, low_heavy).clip(lo, hi)
     out: np.ndarray
     if spec.type == "int":
-        out = np.floor(values).astype(np.int64).clip(int(np.ceil(lo)), int(np.floor(hi)))
+        lo_int = int(np.floor(lo)) + 1 if spec.minimum_exclusive else int(np.ceil(lo))
+        hi_int = int(np.ceil(hi)) - 1 if spec.maximum_exclusive else int(np.floor(hi))
+        out = np.floor(values).astype(np.int64).clip(lo_int, hi_int)
     else:
-        out = np.round(values, 2).clip(np.nextafter(lo, hi) if spec.minimum_exclusive else lo, hi)
+        lo_ok = np.nextafter(lo, np.inf) if spec.minimum_exclusive else lo
+        hi_ok = np.nextafter(hi, -np.inf) if spec.maximum_exclusive else hi
+        out = np.round(values, 2).clip(lo_ok, hi_ok)
     return out
 
 

@@ -34,7 +34,14 @@ def _spec(name: str, column: pa.Column) -> FeatureSpec:
     bounds: dict[str, Any] = {}
     categories: tuple[str, ...] | None = None
     for check in column.checks:
-        if check.name in _BOUNDS:
+        if check.name == "in_range":
+            stats = check.statistics
+            bounds.update(minimum=float(stats["min_value"]), maximum=float(stats["max_value"]))
+            bounds.update(
+                minimum_exclusive=not stats.get("include_min", True),
+                maximum_exclusive=not stats.get("include_max", True),
+            )
+        elif check.name in _BOUNDS:
             side = _BOUNDS[check.name]
             bounds[side] = float(next(iter(check.statistics.values())))
             bounds[f"{side}_exclusive"] = check.name in ("greater_than", "less_than")

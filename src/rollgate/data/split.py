@@ -20,12 +20,14 @@ class Split:
 def week_of(timestamps: pd.Series) -> pd.Series:
     """The Monday (00:00) of each timestamp's week."""
     days = timestamps.dt.normalize()
-    monday: pd.Series = days - pd.to_timedelta(days.dt.weekday, unit="D")
+    monday: pd.Series = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     return monday
 
 
 def time_split(df: pd.DataFrame, holdout_weeks: int) -> Split:
     """Rows of the last `holdout_weeks` calendar weeks present form the holdout; order is kept."""
+    if holdout_weeks < 1:
+        raise RollgateError(f"params.yaml: prepare.holdout_weeks={holdout_weeks}: must be at least 1")
     weeks = week_of(df[TIMESTAMP])
     distinct = sorted(weeks.unique())
     if len(distinct) <= holdout_weeks:

@@ -43,13 +43,16 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def _renumber(schema: Any, ids: dict[int, int]) -> Any:
-    """Replace object ids with their order of first appearance, in ids and in array file names."""
+    """Replace object ids with their order of first appearance, in ids and in array file names.
+
+    Keys are walked in sorted order, the order they are written in, so that re-packing a canonical
+    artifact is the identity and a mere reordering of skops' JSON keys changes nothing."""
     if isinstance(schema, list):
         return [_renumber(v, ids) for v in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
-    for key, value in schema.items():
+    for key, value in sorted(schema.items()):
         if key == "__id__" and isinstance(value, int):
             out[key] = ids.setdefault(value, len(ids) + 1)
         elif key == "file" and isinstance(value, str) and _NPY_NAME.match(value):
