@@ -97,3 +97,23 @@ def test_retraining_gives_identical_bytes(reproduced: Project) -> None:
     reproduced.dvc("repro", "--single-item", "--force", "train")
     assert _sha(reproduced.path / "models/model.skops") == before
     assert model_metadata.read(reproduced.path / "models/model.json").prediction_fingerprint == fingerprint
+
+
+def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project) -> None:
+    reproduced.dvc("checkout", "-q", "--force")
+    status_before = reproduced.git("status", "--porcelain").stdout
+    done = reproduced.rollgate("--root", str(reproduced.path), "demo")
+    out = done.stdout
+    for fragment in (
+        "what happened:",
+        "validation  passed",
+        "holdout",
+        "ROC AUC",
+        "models/model.skops",
+        "restored from run cache",
+        "tracking",
+    ):
+        assert fragment in out, out
+    assert "8,000 rows in 4 weekly batches" in out
+    assert reproduced.git("status", "--porcelain").stdout == status_before
+    assert (reproduced.path / ".demo/workspace/models/model.skops").is_file()

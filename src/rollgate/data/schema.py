@@ -47,10 +47,13 @@ class Transactions(pa.DataFrameModel):
     amount: Series[float] = pa.Field(gt=0.0, le=MAX_AMOUNT, metadata=_feature("amount in account currency"))
     # An unseen category would be silently encoded as "unknown": new merchant codes need a new model.
     merchant_category: Series[str] = pa.Field(isin=list(MERCHANT_CATEGORIES), metadata=_feature("merchant category"))
+    # A country outside the list is a new market or a code-format change (alpha-3, lower case).
     country: Series[str] = pa.Field(isin=list(COUNTRIES), metadata=_feature("merchant country, ISO 3166-1 alpha-2"))
+    # Channel drives the strongest interactions; a renamed channel would silently lose them.
     channel: Series[str] = pa.Field(isin=list(CHANNELS), metadata=_feature("where the card was used"))
     # A non-boolean flag means the upstream export changed encoding ("Y"/"N", 0/1 strings).
     card_present: Series[bool] = pa.Field(metadata=_feature("chip or swipe, not card-not-present"))
+    # An hour outside 0-23 is a timezone or 1-24 encoding bug that would shift the night-time signal.
     hour_of_day: Series[int] = pa.Field(ge=0, le=23, metadata=_feature("local hour of the transaction"))
     # Ages outside adult human range are data-entry defaults (0, 999) that would skew the model.
     customer_age: Series[int] = pa.Field(ge=18, le=120, metadata=_feature("card holder age in years"))
@@ -58,8 +61,11 @@ class Transactions(pa.DataFrameModel):
     account_age_days: Series[int] = pa.Field(ge=0, le=40_000, metadata=_feature("days since account opened"))
     # Activity counts are non-negative and bounded; a huge count is a feature-pipeline bug.
     txn_count_24h: Series[int] = pa.Field(ge=0, le=1_000, metadata=_feature("card transactions in the last 24 h"))
+    # Same risk as the 24 h window; the dataframe check below ties the two windows together.
     txn_count_7d: Series[int] = pa.Field(ge=0, le=5_000, metadata=_feature("card transactions in the last 7 days"))
+    # The amount/average ratio is a key signal: a zero or absurd average would make it explode.
     avg_amount_30d: Series[float] = pa.Field(gt=0.0, le=MAX_AMOUNT, metadata=_feature("mean amount, last 30 days"))
+    # Distances beyond half the Earth's circumference are geocoding errors (lat/long swapped).
     distance_from_home_km: Series[float] = pa.Field(
         ge=0.0, le=MAX_DISTANCE_KM, metadata=_feature("distance from the card holder's home")
     )
@@ -67,6 +73,8 @@ class Transactions(pa.DataFrameModel):
     is_fraud: Series[int] = pa.Field(isin=[0, 1])
 
     class Config:
+        # Columns are non-nullable by default: a null is a failed join, never "unknown", and the
+        # serving contract marks every such feature as required.
         strict = True  # an extra column means the upstream export changed: fail rather than ignore it
         coerce = False  # a wrong dtype is reported, never silently cast
         name = "transactions"
