@@ -1,0 +1,104 @@
+"""The release record — `manifests/<env>/release.json`: what an environment runs.
+
+It is the champion for the gate, the model the server loads (by `model.uri`, checked against
+`model.sha256`), and the content of the hashed ConfigMap in the rendered manifests. Written only by
+`rollgate promote`; read by the gate, the renderer and the server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rollgate.contracts import jsonio
+from rollgate.contracts.errors import ContractError
+from rollgate.contracts.features import FeatureContract
+
+SCHEMA = "release"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    sha256: str  # of the artifact file: every hop checks it
+    uri: str  # where pods fetch the artifact
+    dvc_md5: str  # its address in the DVC cache and remotes
+    prediction_fingerprint: str
+    registry_version: int | None = None  # MLflow model version, once synced
+
+
+@dataclass(frozen=True)
+class Lineage:
+    source_commit: str  # the commit whose dvc.lock produced the model
+    data_md5: str
+    params_hash: str
+    code_version: str
+
+
+@dataclass(frozen=True)
+class GateRef:
+    verdict: str  # "promote" or "rollback"
+    champion_sha256: str | None  # what the model was judged against (None: first deployment)
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    digest: str  # "sha256:" + 64 hex
+
+
+@dataclass(frozen=True)
+class Release:
+    env: str
+    model: ModelRef
+    features: FeatureContract
+    threshold: float
+    lineage: Lineage
+    metrics: dict[str, float]
+    gate: GateRef
+    image: Image
+    promoted_at: str  # ISO 8601, UTC
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["schema_version"] = SCHEMA_VERSION
+        out["features"] = self.features.to_list()
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Release:
+        return cls(
+            env=raw["env"],
+            model=ModelRef(**raw["model"]),
+            features=FeatureContract.from_list(raw["features"]),
+            threshold=float(raw["threshold"]),
+            lineage=Lineage(**raw["lineage"]),
+            metrics=dict(raw["metrics"]),
+            gate=GateRef(**raw["gate"]),
+            image=Image(**raw["image"]),
+            promoted_at=raw["promoted_at"],
+        )
+
+
+def write(path: Path, release: Release) -> None:
+    obj = release.to_dict()
+    jsonio.check(obj, SCHEMA, str(path))
+    jsonio.write(path, obj)
+
+
+def read(path: Path) -> Release:
+    """Load and schema-check a release record; every problem names the file."""
+    return Release.from_dict(jsonio.read(path, SCHEMA))
+
+
+def loads(text: str, source: str) -> Release:
+    """Parse and schema-check a release record held in memory (a mounted ConfigMap, a git blob)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
+    jsonio.check(raw, SCHEMA, source)
+    return Release.from_dict(raw)
