@@ -71,6 +71,22 @@ data: install
 repro: install
 	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro --single-item dvc.yaml
 
+## bench-gate: the gate's false-promotion rate and power on simulated holdouts of known quality (a few minutes)
+.PHONY: bench-gate
+bench-gate: install
+	$(BIN)/python -m rollgate.gate.simulate --seeds $${SEEDS:-1000}
+
+## serve: serve models/model.skops on 127.0.0.1:8080 (digest and feature contract from models/model.json)
+.PHONY: serve
+serve: install
+	$(RUN) serve --model models/model.skops --sha256 $$($(BIN)/python -c "import json; print(json.load(open('models/model.json'))['sha256'])")
+
+## bench-serve: our model server against `mlflow models serve` on the trained model, driven by wrk (needs wrk)
+.PHONY: bench-serve
+bench-serve: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get update && apt-get install -y wrk"; exit 1; }
+	$(BIN)/python benchmarks/serve/bench.py
+
 ## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
 .PHONY: ui
 ui: install

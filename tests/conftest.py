@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rollgate.contracts import jsonio, paths, release
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -90,6 +92,8 @@ def _copy_template(dest: Path) -> None:
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy2(ROOT / name, dest / name)
+    for env in ("prod", "staging"):  # no champion yet: the gate applies only the floors
+        jsonio.write(dest / paths.release_record(env), release.empty(env))
 
 
 def make_project(base: Path, weeks: int = TINY_WEEKS, rows_per_week: int = TINY_ROWS_PER_WEEK) -> Project:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,18 +31,59 @@ def _stage(name: str) -> Callable[[argparse.Namespace], None]:
     return call
 
 
+def _gate(args: argparse.Namespace) -> int:
+    from rollgate.pipeline import gate
+
+    if args.check:
+        return gate.check(args.root)
+    gate.run(args.root, track=not args.no_track)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> None:
     from rollgate import demo
 
     demo.run(args.root)
 
 
-def parser() -> argparse.ArgumentParser:
-    from rollgate.data.generate import DEFAULT_WEEKS, ROWS_PER_WEEK, SHIFTS
+def _serve(args: argparse.Namespace) -> None:
+    from rollgate.serve import loading, server
+    from rollgate.serve.settings import Limits, ServeSettings
 
-    top = argparse.ArgumentParser(prog="rollgate", description=__doc__)
-    top.add_argument("--root", type=Path, default=Path(), help="repository root (default: current directory)")
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    model, sha256 = loading.pinned(args.model, args.sha256, args.release)
+    limits = Limits(args.max_body_bytes, args.max_rows, args.max_batch_rows, args.max_wait_ms, args.max_queue_rows)
+    server.run(
+        ServeSettings(
+            model, sha256, args.release, args.host, args.port, args.workers, args.strict, args.log, args.log_sample,
+            args.drain_seconds, args.grace_seconds, args.threshold, limits,
+        )
+    )  # fmt: skip
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser("serve", help="the model server (POST /v1/predict, /invocations; /metrics, /readyz)")
+    serve.add_argument("--model", help="artifact path, file:// or http(s):// URI (default: the release's uri)")
+    serve.add_argument("--sha256", help="the artifact's expected digest (default: the release's)")
+    serve.add_argument("--release", help="release record: feature contract, threshold, lineage")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (0.0.0.0 in a container)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--strict", action="store_true", help="reject unknown fields instead of ignoring them")
+    serve.add_argument("--threshold", type=float, help="label threshold (default: the release's, else 0.5)")
+    serve.add_argument("--log", help="prediction log: - for stdout, or a file on a writable volume")
+    serve.add_argument("--log-sample", type=float, default=0.01, help="fraction of requests logged (default 0.01)")
+    serve.add_argument("--drain-seconds", type=float, default=0.0, help="unready but serving after SIGTERM")
+    serve.add_argument("--grace-seconds", type=float, default=25.0, help="limit for in-flight requests at exit")
+    serve.add_argument("--max-wait-ms", type=float, default=2.0, help="longest wait for a batch to fill")
+    serve.add_argument("--max-batch-rows", type=int, default=4096, help="rows per estimator call")
+    serve.add_argument("--max-queue-rows", type=int, default=40_000, help="queued rows before 503")
+    serve.add_argument("--max-rows", type=int, default=10_000, help="rows per request before 413")
+    serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="body size before 413")
+    serve.set_defaults(func=_serve)
+
+
+def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from rollgate.data.generate import DEFAULT_WEEKS, ROWS_PER_WEEK, SHIFTS
 
     data = sub.add_parser("data", help="example data").add_subparsers(dest="data_command", required=True)
     gen = data.add_parser("generate", help="write deterministic synthetic weekly batches under data/")
@@ -52,6 +94,14 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--rows-per-week", type=int, default=ROWS_PER_WEEK, help=f"default {ROWS_PER_WEEK}")
     gen.add_argument("--out", type=Path, default=None, help="output directory (default data/transactions)")
     gen.set_defaults(func=_generate)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="rollgate", description=__doc__)
+    top.add_argument("--root", type=Path, default=Path(), help="repository root (default: current directory)")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    with contextlib.suppress(ImportError):  # an install of `.[serve]` alone has no pandera: no `data` command
+        _data_parser(sub)
 
     for name, text in (
         ("validate", "check the raw data against its contract"),
@@ -64,6 +114,12 @@ def parser() -> argparse.ArgumentParser:
             stage.add_argument("--no-track", action="store_true", help="do not log to MLflow")
         stage.set_defaults(func=_stage(name))
 
+    gate = sub.add_parser("gate", help="judge the challenger against the champion; writes gate.json")
+    gate.add_argument("--check", action="store_true", help="exit non-zero unless gate.json allows deployment")
+    gate.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    gate.set_defaults(func=_gate)
+
+    _serve_parser(sub)
     sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened").set_defaults(
         func=_demo
     )
@@ -73,8 +129,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except RollgateError as exc:
         print(f"rollgate {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0

@@ -39,7 +39,7 @@ class ValidateParams(_Section):
 
 
 class PrepareParams(_Section):
-    holdout_weeks: Annotated[int, Field(ge=1, le=52)] = 3
+    holdout_weeks: Annotated[int, Field(ge=1, le=52)] = 4
 
 
 class HistGradientBoostingParams(_Section):
@@ -73,6 +73,58 @@ class EvaluateParams(_Section):
     latency_repeats: Annotated[int, Field(ge=1, le=100)] = 7
 
 
+GateMetric = Literal["roc_auc", "average_precision", "recall_at_fpr", "brier"]
+
+
+class SegmentPolicy(_Section):
+    columns: Annotated[tuple[str, ...], Field(min_length=0)] = ("channel", "country")
+    # Segments with fewer holdout rows (or fewer positives) are listed as "not judged".
+    min_size: Annotated[int, Field(ge=10)] = 1000
+    min_positives: Annotated[int, Field(ge=2)] = 10
+    # A judged segment fails when its ROC AUC drops by more than this and the drop is significant.
+    tolerance: Annotated[float, Field(ge=0.0, le=0.5)] = 0.02
+
+
+class LatencyPolicy(_Section):
+    # The challenger's median per-row predict time may be at most this multiple of the champion's.
+    budget_ratio: Annotated[float, Field(ge=1.0, le=100.0)] = 1.5
+    rows: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    repeats: Annotated[int, Field(ge=3, le=100)] = 7
+
+
+def _default_floors() -> dict[GateMetric, float]:
+    return {"roc_auc": 0.8, "average_precision": 0.15}
+
+
+class GateParams(_Section):
+    """The gate's policy: every number the decision uses, validated for consistency."""
+
+    env: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = "prod"
+    primary_metric: Literal["roc_auc", "average_precision"] = "roc_auc"
+    rule: Literal["superiority", "non_inferiority"] = "superiority"
+    decision_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
+    min_effect: Annotated[float, Field(gt=0.0, le=0.5)] = 0.013
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.975
+    resamples: Annotated[int, Field(ge=100, le=100_000)] = 1000
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 2026
+    floors: dict[GateMetric, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=_default_floors)
+    segments: SegmentPolicy = SegmentPolicy()
+    latency: LatencyPolicy = LatencyPolicy()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GateParams:
+        if self.rule == "superiority" and self.min_effect <= self.decision_margin:
+            raise ValueError(
+                "min_effect must exceed decision_margin: the gate could never detect the improvement it is designed for"
+            )
+        if self.rule == "non_inferiority" and self.margin == 0.0:
+            raise ValueError("non_inferiority needs margin > 0 (with margin 0 it is a superiority test)")
+        if "brier" in self.floors:
+            raise ValueError("floors.brier: Brier score is lower-is-better; a floor on it is meaningless")
+        return self
+
+
 class Params(_Section):
     """The whole of `params.yaml`."""
 
@@ -81,6 +133,7 @@ class Params(_Section):
     prepare: PrepareParams = PrepareParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    gate: GateParams = GateParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 

@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.unit
 
 PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-STAGES = ["validate", "prepare", "train", "evaluate"]
+STAGES = ["validate", "prepare", "train", "evaluate", "gate"]
 
 
 def _module_file(module: str) -> str:
@@ -64,6 +64,7 @@ def test_outputs_are_the_contract_paths() -> None:
             paths.PLOT_CONFUSION,
         )
     }
+    assert _outs("gate") == {str(paths.GATE_VERDICT)}
     assert str(paths.VALIDATION_REPORT) not in str(PIPELINE), "the failure report must not be a DVC output"
 
 
@@ -72,6 +73,7 @@ def test_top_level_metrics_and_plots() -> None:
         str(paths.VALIDATE_METRICS),
         str(paths.EVALUATE_METRICS),
         str(paths.SEGMENT_METRICS),
+        str(paths.GATE_VERDICT),
     }
     plotted = {next(iter(p)) for p in PIPELINE["plots"]}
     assert plotted == {str(p) for p in (paths.PLOT_ROC, paths.PLOT_PR, paths.PLOT_CALIBRATION, paths.PLOT_CONFUSION)}
@@ -82,3 +84,9 @@ def test_params_are_the_stage_sections(stage: str) -> None:
     declared = PIPELINE["stages"][stage]["params"]
     expected = {"train": ["shared.seed", "shared.model_name", "train"]}.get(stage, [stage])
     assert declared == expected
+
+
+def test_gate_depends_on_the_champion_record() -> None:
+    """The champion is an input: DVC re-runs the gate when the release record changes, and only then."""
+    deps = PIPELINE["stages"]["gate"]["deps"]
+    assert str(paths.release_record("${gate.env}")) in deps

@@ -42,7 +42,7 @@ def test_shipped_params_load_and_equal_the_defaults() -> None:
 
 def test_shipped_params_name_only_known_sections() -> None:
     raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
-    assert set(raw) == {"shared", "validate", "prepare", "train", "evaluate"}
+    assert set(raw) == {"shared", "validate", "prepare", "train", "evaluate", "gate"}
 
 
 def test_load_reads_values_from_the_file(write_params: WriteParams) -> None:

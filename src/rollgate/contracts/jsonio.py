@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 
 from rollgate.contracts.errors import ContractError
 
-_SCHEMAS = ("feature-contract", "model-metadata", "prepare-manifest", "release")
+_SCHEMAS = ("feature-contract", "model-metadata", "prepare-manifest", "release", "verdict")
 
 
 def dumps(obj: Any) -> str:

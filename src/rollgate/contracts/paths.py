@@ -33,5 +33,14 @@ PLOT_PR = PLOTS_DIR / "precision_recall.json"
 PLOT_CALIBRATION = PLOTS_DIR / "calibration.json"
 PLOT_CONFUSION = PLOTS_DIR / "confusion.json"
 
+# gate: the verdict, a DVC metric kept in git (promotion commits carry it)
+GATE_VERDICT = P("gate.json")
+
+
+def release_record(env: str) -> P:
+    """The release record of an environment: its champion."""
+    return P("manifests") / env / "release.json"
+
+
 # embedded default tracking store (git-ignored)
 MLFLOW_DB = P("mlflow.db")

@@ -89,16 +89,22 @@ def write(path: Path, release: Release) -> None:
     jsonio.write(path, obj)
 
 
-def read(path: Path) -> Release:
-    """Load and schema-check a release record; every problem names the file."""
-    return Release.from_dict(jsonio.read(path, SCHEMA))
+def read(path: Path) -> Release | None:
+    """Load and schema-check a release record; None when the environment has run nothing yet."""
+    raw = jsonio.read(path, SCHEMA)
+    return None if raw["model"] is None else Release.from_dict(raw)
 
 
-def loads(text: str, source: str) -> Release:
+def empty(env: str) -> dict[str, Any]:
+    """The record of an environment before its first deployment (its champion: none)."""
+    return {"schema_version": SCHEMA_VERSION, "env": env, "model": None}
+
+
+def loads(text: str, source: str) -> Release | None:
     """Parse and schema-check a release record held in memory (a mounted ConfigMap, a git blob)."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContractError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
     jsonio.check(raw, SCHEMA, source)
-    return Release.from_dict(raw)
+    return None if raw["model"] is None else Release.from_dict(raw)

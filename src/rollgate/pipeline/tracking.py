@@ -87,17 +87,32 @@ def log_training(root: Path, meta: ModelMetadata, model: Any, example: pd.DataFr
     return run_id
 
 
+def _find_run(mlflow: Any, sha256: str) -> str | None:
+    found = mlflow.search_runs(
+        filter_string=f"tags.`{SHA_TAG}` = '{sha256}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    return found[0].info.run_id if found else None
+
+
+def log_gate(root: Path, experiment: str, sha256: str, verdict: str, *, failed: list[str], path: Path) -> None:
+    """Record the verdict on the challenger's run: a tag, the failed criteria, gate.json itself."""
+    with _session(root, experiment) as mlflow:
+        run_id = _find_run(mlflow, sha256)
+        with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"gate {sha256[:12]}"):
+            mlflow.set_tags(
+                {SHA_TAG: sha256, "rollgate.gate.verdict": verdict, "rollgate.gate.failed": ", ".join(failed) or "none"}
+            )
+            mlflow.log_artifact(str(path), artifact_path="gate")
+
+
 def log_evaluation(root: Path, experiment: str, sha256: str, metrics: dict[str, float], files: list[Path]) -> str:
     """Attach holdout metrics and plots to the training run of this model (a new run if the model
     came from the DVC run cache and was never trained against this store)."""
     with _session(root, experiment) as mlflow:
-        found = mlflow.search_runs(
-            filter_string=f"tags.`{SHA_TAG}` = '{sha256}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-            output_format="list",
-        )
-        run_id = found[0].info.run_id if found else None
+        run_id = _find_run(mlflow, sha256)
         with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"evaluate {sha256[:12]}") as run:
             if not run_id:
                 mlflow.set_tag(SHA_TAG, sha256)

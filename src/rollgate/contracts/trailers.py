@@ -1,0 +1,32 @@
+"""Commit trailers of promotion commits, and how a revert withdraws a promoted digest.
+
+A promotion commit's message ends with these trailers; `git revert` of it withdraws its digest for
+that environment until a later commit carries `Rollgate-Reallow: <sha256>`.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENV = "Rollgate-Env"
+MODEL_SHA256 = "Rollgate-Model-Sha256"
+SOURCE_COMMIT = "Rollgate-Source-Commit"
+VERDICT = "Rollgate-Verdict"
+REALLOW = "Rollgate-Reallow"
+
+_TRAILER = re.compile(r"^(Rollgate-[A-Za-z0-9-]+):\s*(\S+)\s*$", re.MULTILINE)
+_REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
+
+
+def parse(message: str) -> dict[str, list[str]]:
+    """Every `Rollgate-*` trailer in a commit message, by key (a key may repeat)."""
+    found: dict[str, list[str]] = {}
+    for key, value in _TRAILER.findall(message):
+        found.setdefault(key, []).append(value)
+    return found
+
+
+def reverted_commit(message: str) -> str | None:
+    """The commit a `git revert` message says it reverts."""
+    match = _REVERTS.search(message)
+    return match.group(1) if match else None

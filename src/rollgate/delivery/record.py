@@ -1,0 +1,60 @@
+"""Building a release record from the pipeline's outputs (promotion writes it; tests use it too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rollgate import __version__
+from rollgate.contracts.model_metadata import ModelMetadata
+from rollgate.contracts.release import GateRef, Image, Lineage, ModelRef, Release
+from rollgate.model import metrics as m
+
+# The image the manifests pin until the image workflow writes a real digest. (ADOPT: yours.)
+PLACEHOLDER_IMAGE = Image("ghcr.io/your-org/rollgate-serve", "sha256:" + "0" * 64)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What promotion knows about the model on disk."""
+
+    meta: ModelMetadata
+    dvc_md5: str  # the artifact's md5 as dvc.lock records it
+    evaluation: dict[str, float]  # reports/evaluate.json
+    source_commit: str
+
+
+def artifact_uri(storage_base: str, md5: str) -> str:
+    """Where pods fetch an artifact: its content address under the DVC remote's layout."""
+    return f"{storage_base.rstrip('/')}/files/md5/{md5[:2]}/{md5[2:]}"
+
+
+def build(
+    candidate: Candidate,
+    *,
+    env: str,
+    verdict: str,
+    champion_sha256: str | None,
+    storage_base: str,
+    image: Image = PLACEHOLDER_IMAGE,
+    promoted_at: datetime | None = None,
+) -> Release:
+    meta = candidate.meta
+    when = (promoted_at or datetime.now(UTC)).replace(microsecond=0)
+    return Release(
+        env=env,
+        model=ModelRef(
+            name=meta.name,
+            sha256=meta.sha256,
+            uri=artifact_uri(storage_base, candidate.dvc_md5),
+            dvc_md5=candidate.dvc_md5,
+            prediction_fingerprint=meta.prediction_fingerprint,
+        ),
+        features=meta.features,
+        threshold=float(candidate.evaluation[m.THRESHOLD_AT_FPR]),
+        lineage=Lineage(candidate.source_commit, meta.data_md5, meta.params_hash, __version__),
+        metrics={k: float(candidate.evaluation[k]) for k in m.HEADLINE},
+        gate=GateRef(verdict, champion_sha256),
+        image=image,
+        promoted_at=when.isoformat().replace("+00:00", "Z"),
+    )

@@ -1,0 +1,1 @@
+"""The champion-vs-challenger gate: statistics and a pure decision over an explicit policy. No I/O."""

@@ -1,0 +1,97 @@
+"""The OpenAPI document, generated from the served model's feature contract.
+
+Built by hand rather than from pydantic models so that it states the contract exactly (types,
+ranges with their exclusive bounds, categories, required fields) while requests are checked by the
+fast hand-written validator. Fuzzers (schemathesis, in the tests) read it to aim at the edges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollgate.contracts.features import FeatureContract, FeatureSpec
+
+_JSON_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "category": "string"}
+
+
+def _feature(spec: FeatureSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": _JSON_TYPES[spec.type]}
+    if spec.description:
+        out["description"] = spec.description
+    if spec.categories is not None:
+        out["enum"] = list(spec.categories)
+    if spec.minimum is not None:
+        out["exclusiveMinimum" if spec.minimum_exclusive else "minimum"] = spec.minimum
+    if spec.maximum is not None:
+        out["exclusiveMaximum" if spec.maximum_exclusive else "maximum"] = spec.maximum
+    return out
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _post(summary: str, body: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "scores", "content": {"application/json": {"schema": answer}}},
+            "400": _error("malformed JSON or an unaccepted body shape"),
+            "413": _error("body or row count over the limit"),
+            "415": _error("not application/json"),
+            "422": _error("rows that break the feature contract, one error per field and row"),
+            "503": _error("overloaded (retry after the Retry-After seconds) or shutting down"),
+        },
+    }
+
+
+def _get(summary: str, codes: tuple[str, ...] = ("200",)) -> dict[str, Any]:
+    return {"summary": summary, "responses": {code: {"description": summary} for code in codes}}
+
+
+def document(contract: FeatureContract, name: str, max_rows: int) -> dict[str, Any]:
+    row = {
+        "type": "object",
+        "properties": {spec.name: _feature(spec) for spec in contract.features},
+        "required": [spec.name for spec in contract.features if spec.required],
+    }
+    # Inlined rather than referenced: fuzzers generate from nested references poorly.
+    rows = {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}
+    prediction = {"type": "object", "properties": {"score": {"type": "number"}, "label": {"type": "integer"}}}
+    predict_answer = {
+        "type": "object",
+        "properties": {
+            "predictions": {"type": "array", "items": prediction},
+            "request_id": {"type": "string"},
+            "model": {"type": "object"},
+        },
+    }
+    predict_request = {"type": "object", "properties": {"instances": rows}, "required": ["instances"]}
+    invocations = {
+        "type": "object",
+        "properties": {"dataframe_records": rows, "instances": rows, "inputs": rows},
+        "minProperties": 1,
+        "maxProperties": 1,
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"rollgate model server: {name}", "version": "1"},
+        "paths": {
+            "/v1/predict": {"post": _post("score rows", predict_request, predict_answer)},
+            "/invocations": {"post": _post("MLflow scoring protocol", invocations, {"type": "object"})},
+            "/healthz": {"get": _get("the process is alive")},
+            "/readyz": {"get": _get("loaded, warmed and not shutting down", ("200", "503"))},
+            "/metrics": {"get": _get("Prometheus metrics")},
+            "/v1/model": {"get": _get("the release record of the served model")},
+        },
+        "components": {
+            "schemas": {
+                "Row": row,
+                "Error": {"type": "object", "properties": {"error": {"type": "string"}, "errors": {"type": "array"}}},
+            }
+        },
+    }

@@ -1,0 +1,152 @@
+"""A tiny trained model on disk and real `rollgate serve` processes on free loopback ports."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from rollgate.contracts import model_metadata
+from rollgate.contracts.features import FeatureContract
+from rollgate.contracts.probe import probe_frame
+from rollgate.data.contract import feature_contract
+from rollgate.data.generate import generate_week
+from rollgate.model import artifact
+from rollgate.model.build import build_pipeline
+from rollgate.params import HistGradientBoostingParams, TrainParams
+
+BIN = Path(sys.executable).parent
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    path: Path
+    sha256: str
+    model: Any
+    contract: FeatureContract
+
+    def rows(self, n: int, offset: int = 0) -> list[dict[str, Any]]:
+        """`n` valid rows as a client sends them (plain JSON types), distinct for distinct offsets."""
+        frame = probe_frame(self.contract, n + offset).iloc[offset:]
+        return json.loads(frame.to_json(orient="records"))
+
+    def scores(self, rows: list[dict[str, Any]]) -> list[float]:
+        frame = pd.DataFrame(rows)[self.contract.names]
+        for name in ("merchant_category", "country", "channel"):
+            frame[name] = frame[name].astype("str")
+        return [float(s) for s in self.model.predict_proba(frame)[:, 1]]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    contract = feature_contract()
+    df = pd.concat([generate_week(w, seed=3, rows=3_000) for w in range(2)], ignore_index=True)
+    params = TrainParams(hist_gradient_boosting=HistGradientBoostingParams(max_iter=20))
+    model = build_pipeline(contract, params, seed=0).fit(df[contract.names], df["is_fraud"])
+    data = artifact.dumps(model)
+    sha = artifact.sha256_bytes(data)
+    folder = tmp_path_factory.mktemp("model")
+    (folder / "model.skops").write_bytes(data)
+    meta = model_metadata.ModelMetadata(
+        name="fraud-detector", artifact="model.skops", sha256=sha, size_bytes=len(data), format="skops",
+        trusted_types=artifact.TRUSTED_TYPES,
+        prediction_fingerprint=artifact.prediction_fingerprint(model, probe_frame(contract, 64)),
+        estimator="hist_gradient_boosting", params={"train": {"probe_rows": 64}}, params_hash="0" * 64,
+        data_md5="0" * 32 + ".dir", train_rows=len(df), train_positives=int(df["is_fraud"].sum()),
+        features=contract, versions={}, git=model_metadata.GitInfo(None, False),
+    )  # fmt: skip
+    model_metadata.write(folder / "model.json", meta)
+    return TinyModel(folder / "model.skops", sha, model, contract)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    port: int
+    log: Path
+    connections: list[http.client.HTTPConnection] = field(default_factory=list)
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request on a fresh connection: (status, lower-cased headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        sent = {"content-type": "application/json"} if data is not None else {}
+        conn.request(method, path, body=data, headers={**sent, **(headers or {})})
+        answer = conn.getresponse()
+        out = answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        conn.close()
+        return out
+
+    def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, _, data = self.request(method, path, body)
+        return status, json.loads(data)
+
+    def metrics(self) -> dict[str, float]:
+        """Every sample of /metrics: 'name{labels}' -> value."""
+        _, _, data = self.request("GET", "/metrics")
+        lines = [line for line in data.decode().splitlines() if line and not line.startswith("#")]
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited {self.proc.returncode}:\n{self._log()}")
+            try:
+                if self.request("GET", "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"server not ready in {timeout} s:\n{self._log()}")
+            time.sleep(0.1)
+
+    def _log(self) -> str:
+        return self.log.read_text() if self.log.is_file() else ""
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+
+def start_server(model: TinyModel, tmp: Path, *args: str, wait: bool = True) -> Server:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    cmd = [str(BIN / "rollgate"), "serve", "--model", str(model.path), "--sha256", model.sha256, "--port", str(port)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen([*cmd, *args], stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
+    server = Server(proc, port, log)
+    if wait:
+        server.wait_ready()
+    return server
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start_server(tiny_model, tmp_path_factory.mktemp("server"))
+    yield running
+    running.stop()

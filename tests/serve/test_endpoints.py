@@ -1,0 +1,82 @@
+"""Every endpoint of a real server process, and the answers matching the model called in-process."""
+
+from __future__ import annotations
+
+import pytest
+
+from rollgate.contracts import metrics as contract
+from tests.serve.conftest import Server, TinyModel
+
+pytestmark = pytest.mark.serve
+
+
+def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> None:
+    assert server.json("GET", "/healthz") == (200, {"status": "ok"})
+    assert server.json("GET", "/readyz") == (200, {"ready": True, "draining": False})
+    status, record = server.json("GET", "/v1/model")
+    assert status == 200
+    assert (record["sha256"], record["name"], record["threshold"]) == (tiny_model.sha256, "fraud-detector", 0.5)
+    assert record["predictor"] == "columns"
+    assert [f["name"] for f in record["features"]] == tiny_model.contract.names
+    status, doc = server.json("GET", "/openapi.json")
+    assert status == 200
+    assert {"/v1/predict", "/invocations", "/healthz", "/readyz", "/metrics", "/v1/model"} <= set(doc["paths"])
+    assert doc["components"]["schemas"]["Row"]["properties"]["amount"]["exclusiveMinimum"] == 0.0
+
+
+def test_predict_scores_equal_the_model_in_process(server: Server, tiny_model: TinyModel) -> None:
+    rows = tiny_model.rows(50)
+    status, headers, _ = server.request("POST", "/v1/predict", {"instances": rows}, {"x-request-id": "abc-1"})
+    status, answer = server.json("POST", "/v1/predict", {"instances": rows})
+    assert status == 200
+    assert headers["x-request-id"] == "abc-1"
+    scores = [p["score"] for p in answer["predictions"]]
+    assert scores == pytest.approx(tiny_model.scores(rows), abs=1e-12)
+    assert [p["label"] for p in answer["predictions"]] == [int(s >= 0.5) for s in scores]
+    assert answer["model"] == {"name": "fraud-detector", "sha256": tiny_model.sha256}
+
+
+def test_unknown_fields_are_ignored_and_counted(server: Server, tiny_model: TinyModel) -> None:
+    rows = [{**row, "new_feature": 1} for row in tiny_model.rows(3)]
+    status, answer = server.json("POST", "/v1/predict", {"instances": rows})
+    assert status == 200
+    assert answer["ignored_fields"] == {"new_feature": 3}
+
+
+@pytest.mark.parametrize("shape", ["dataframe_split", "dataframe_records", "instances", "inputs", "columns"])
+def test_invocations_accepts_mlflow_formats(server: Server, tiny_model: TinyModel, shape: str) -> None:
+    rows = tiny_model.rows(5, offset=7)
+    names = list(rows[0])
+    body = {
+        "dataframe_split": {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in rows]}},
+        "dataframe_records": {"dataframe_records": rows},
+        "instances": {"instances": rows},
+        "inputs": {"inputs": rows},
+        "columns": {"inputs": {n: [r[n] for r in rows] for n in names}},
+    }[shape]
+    status, answer = server.json("POST", "/invocations", body)
+    assert status == 200
+    assert answer["scores"] == pytest.approx(tiny_model.scores(rows), abs=1e-12)
+    assert answer["predictions"] == [int(s >= 0.5) for s in answer["scores"]]
+
+
+def test_metrics_export_the_contract_and_move(server: Server, tiny_model: TinyModel) -> None:
+    before = server.metrics()
+    server.json("POST", "/v1/predict", {"instances": tiny_model.rows(4)})
+    server.json("POST", "/v1/predict", {"instances": [{"amount": -1}]})
+    after = server.metrics()
+    for metric in contract.ALL:
+        suffix = {"histogram": "_count", "counter": "", "gauge": ""}[metric.kind]
+        assert any(k.startswith(metric.name + suffix) for k in after), f"{metric.name} missing from /metrics"
+
+    def delta(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert delta('rollgate_requests_total{code="200",route="/v1/predict"}') == 1
+    assert delta('rollgate_requests_total{code="422",route="/v1/predict"}') == 1
+    assert delta('rollgate_request_duration_seconds_count{route="/v1/predict"}') == 2
+    assert delta("rollgate_prediction_score_count") == 4
+    assert delta('rollgate_predictions_total{label="0"}') + delta('rollgate_predictions_total{label="1"}') == 4
+    assert delta("rollgate_batch_rows_sum") == 4
+    assert delta('rollgate_input_rejected_total{reason="missing"}') == 1
+    assert after[f'rollgate_model_info{{name="fraud-detector",sha256="{tiny_model.sha256}"}}'] == 1

@@ -1,0 +1,79 @@
+"""The pure parts: bulk histogram observation, the validator's fast and slow paths, the log, formats."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+from rollgate.contracts.metrics import SCORE_BUCKETS
+from rollgate.serve import formats
+from rollgate.serve.metrics import observe_many
+from rollgate.serve.predlog import PredictionLog
+from rollgate.serve.validation import Validator
+from tests.serve.conftest import TinyModel
+
+pytestmark = pytest.mark.unit
+
+
+def test_observe_many_equals_observe_one_by_one() -> None:
+    values = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 0.375, 0.375, 0.625])  # exact sums in any order; 0.5, 1.0 on bounds
+    one, many = CollectorRegistry(), CollectorRegistry()
+    h_one = Histogram("s", "s", buckets=SCORE_BUCKETS, registry=one)
+    h_many = Histogram("s", "s", buckets=SCORE_BUCKETS, registry=many)
+    for v in values:
+        h_one.observe(float(v))
+    observe_many(h_many, values)
+    strip = [line for line in generate_latest(one).splitlines() if b"_created" not in line]
+    assert strip == [line for line in generate_latest(many).splitlines() if b"_created" not in line]
+
+
+def test_fast_and_slow_paths_agree(tiny_model: TinyModel) -> None:
+    validator = Validator(tiny_model.contract)
+    rows = tiny_model.rows(30)
+    fast = validator.check(rows)
+    slow = validator.check([*rows[:-1], {**rows[-1], "extra": 1}])  # extra key: the slow unknown-field walk
+    assert not fast.errors and not slow.errors
+    assert fast.columns == slow.columns
+    bad = [*rows[:2], {k: v for k, v in rows[2].items() if k != "amount"}]
+    checked = validator.check(bad)
+    assert [(e.row, e.field, e.reason) for e in checked.errors] == [(2, "amount", "missing")]
+
+
+def test_integral_floats_are_accepted_as_ints(tiny_model: TinyModel) -> None:
+    row = {**tiny_model.rows(1)[0], "hour_of_day": 3.0}
+    checked = Validator(tiny_model.contract).check([row])
+    assert not checked.errors
+    assert checked.columns["hour_of_day"] == [3]
+    assert type(checked.columns["hour_of_day"][0]) is int
+
+
+def test_prediction_log_is_sampled_bounded_and_written(tmp_path: Path, tiny_model: TinyModel) -> None:
+    columns = Validator(tiny_model.contract).check(tiny_model.rows(2)).columns
+    log = PredictionLog(str(tmp_path / "predictions.jsonl"), 1.0, "ab" * 32, capacity=3)
+    log.start()
+    for i in range(50):
+        log.offer(f"r{i}", columns, np.array([0.1, 0.9]), [0, 1])
+    log.close()
+    lines = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert lines and len(lines) == 2 * (50 - log.dropped)
+    assert lines[1]["score"] == 0.9 and lines[1]["label"] == 1 and lines[1]["sha256"] == "ab" * 32
+    assert lines[0]["inputs"] == tiny_model.rows(2)[0]
+
+
+def test_prediction_log_never_fails_a_request(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path / "no" / "such" / "dir" / "p.jsonl"), 1.0, "0" * 64)
+    log.start()
+    time.sleep(0.1)
+    log.offer("r", {"a": [1]}, np.array([0.5]), [1])  # the writer gave up: this is a no-op, never an error
+    log.close()
+
+
+def test_columns_format_rejects_ragged_columns() -> None:
+    with pytest.raises(formats.BadRequestError, match="different lengths"):
+        formats.invocation_rows({"inputs": {"a": [1, 2], "b": [1]}})
+    assert formats.invocation_rows({"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}}) == [{"a": 1}, {"a": 2}]
