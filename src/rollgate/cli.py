@@ -40,6 +40,12 @@ def _gate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> None:
+    from rollgate.report import collect
+
+    print(collect.write(args.root, args.base, args.out, args.plots_url))
+
+
 def _demo(args: argparse.Namespace) -> None:
     from rollgate import demo
 
@@ -118,6 +124,12 @@ def parser() -> argparse.ArgumentParser:
     gate.add_argument("--check", action="store_true", help="exit non-zero unless gate.json allows deployment")
     gate.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     gate.set_defaults(func=_gate)
+
+    report = sub.add_parser("report", help="the pull-request comment (Markdown) against a base commit")
+    report.add_argument("--base", required=True, help="the commit the pull request merges into, e.g. origin/main")
+    report.add_argument("--out", type=Path, default=Path("reports/pr.md"), help="default reports/pr.md")
+    report.add_argument("--plots-url", help="where the CI run publishes the plots (links); default: repo paths")
+    report.set_defaults(func=_report)
 
     _serve_parser(sub)
     sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened").set_defaults(

@@ -90,12 +90,13 @@ def test_a_reallow_trailer_lifts_the_withdrawal(repo: Repo) -> None:
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
-    with pytest.raises(RollgateError, match="not a git repository|git"):
+    with pytest.raises(RollgateError, match=r"not a git repository|git"):
         history.read(tmp_path, "prod", RECORD)
 
 
 def test_trailers_parse_repeated_keys_and_ignore_prose() -> None:
-    message = f"deploy(prod): x\n\nRollgate-Env is mentioned here in prose.\n\n{trailers.REALLOW}: {V1}\n{trailers.REALLOW}: {V2}\n"
+    prose = "deploy(prod): x\n\nRollgate-Env is mentioned here in prose.\n\n"
+    message = f"{prose}{trailers.REALLOW}: {V1}\n{trailers.REALLOW}: {V2}\n"
     assert trailers.parse(message) == {trailers.REALLOW: [V1, V2]}
     assert trailers.reverted_commit(f'Revert "x"\n\nThis reverts commit {"a" * 40}.') == "a" * 40
     assert trailers.reverted_commit("no revert here") is None

@@ -9,6 +9,7 @@ from rollgate.contracts import paths, release
 from rollgate.contracts.errors import ArtifactError, ContractError
 from rollgate.contracts.release import Release
 from rollgate.model import artifact
+from rollgate.pipeline import dvcstore
 
 
 def read_record(root: Path, env: str) -> Release | None:
@@ -24,23 +25,8 @@ def read_record(root: Path, env: str) -> Release | None:
 
 def fetch(root: Path, champion: Release) -> bytes:
     """The champion's artifact bytes from the DVC cache, else from the default DVC remote."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
     md5 = champion.model.dvc_md5
-    try:
-        with Repo(str(root)) as repo:
-            cache = repo.cache.local
-            path = cache.oid_to_path(md5)
-            if not cache.fs.exists(path):
-                remote = repo.cloud.get_remote_odb(command="gate")
-                remote.fs.get_file(remote.oid_to_path(md5), path)
-            data: bytes = cache.fs.read_bytes(path)
-    except (DvcException, OSError) as exc:
-        raise ArtifactError(
-            f"champion {champion.model.sha256[:12]} (dvc md5 {md5}) is neither in the DVC cache nor in the "
-            f"default remote: {exc}"
-        ) from exc
+    data = dvcstore.read_object(root, md5, f"champion {champion.model.sha256[:12]}")
     if artifact.sha256_bytes(data) != champion.model.sha256:
         raise ArtifactError(
             f"champion artifact (dvc md5 {md5}) has sha256 {artifact.sha256_bytes(data)}, "
