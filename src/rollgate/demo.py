@@ -22,7 +22,7 @@ from rollgate.contracts.errors import RollgateError
 from rollgate.pipeline.tracking import tracking_uri
 
 WORKSPACE = Path(".demo/workspace")
-STAGES = ("validate", "prepare", "train", "evaluate")
+STAGES = ("validate", "prepare", "train", "evaluate", "gate")
 
 
 def _env(root: Path) -> dict[str, str]:
@@ -90,7 +90,22 @@ def run(root: Path) -> None:
         print("      `rm -rf .dvc/cache/runs` first to watch it train again)")
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
     _summary(work, tracking_uri(root), run_id.group(1) if run_id else None)
+    _smoke(work)
     print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _smoke(work: Path) -> None:
+    import pandas as pd
+
+    from rollgate import smoke
+
+    meta = _read(work / paths.MODEL_METADATA)
+    names = [f["name"] for f in meta["features"]]
+    rows: list[dict[str, Any]] = json.loads(
+        pd.read_parquet(work / paths.HOLDOUT_SET)[names].head(3).to_json(orient="records")
+    )
+    print("serving smoke run:")
+    smoke.run(work / paths.MODEL_ARTIFACT, meta["sha256"], rows, work / "serve.log")
 
 
 def _summary(work: Path, uri: str, run_id: str | None) -> None:
@@ -121,5 +136,14 @@ def _summary(work: Path, uri: str, run_id: str | None) -> None:
         f"{ev['latency_ms_single_row']:.2f} ms for a single row"
     )
     print(f"  reports     {rel / 'reports'}/ (metrics, segments, plots: `dvc plots show` there)")
+    gate = _read(work / paths.GATE_VERDICT)
+    failed = [r["criterion"] for r in gate["reasons"] if not r["passed"]]
+    champion = gate["champion"]
+    against = f"champion {champion['sha256'][:12]}" if champion else "no champion yet: floors only"
+    print(
+        f"  gate        {gate['verdict']} in {gate['env']} ({against})"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    print(f"              {rel / paths.GATE_VERDICT}; `rollgate report --base HEAD~1` there writes the PR comment")
     tracked = f"MLflow run {run_id} in {uri}" if run_id else f"{uri} (no new run: nothing was trained)"
     print(f"  tracking    {tracked}; `make ui` to browse")

@@ -112,6 +112,12 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "models/model.skops",
         "restored from run cache",
         "tracking",
+        "gate        promote in prod (no champion yet: floors only)",
+        "serving smoke run:",
+        "POST /v1/predict (1 row)     -> 200",
+        "POST /invocations (MLflow)   -> 200",
+        "POST /v1/predict (invalid)   -> 422",
+        "SIGTERM -> exited 0",
     ):
         assert fragment in out, out
     assert "8,000 rows in 4 weekly batches" in out
