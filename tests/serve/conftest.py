@@ -52,9 +52,23 @@ class TinyModel:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    return _train(tmp_path_factory, iterations=20)
+
+
+@pytest.fixture(scope="session")
+def slow_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
+    """Thousands of deep trees: each estimator call takes long enough for requests to pile up behind it."""
+    return _train(tmp_path_factory, iterations=2000, leaves=127)
+
+
+def _train(tmp_path_factory: pytest.TempPathFactory, iterations: int, leaves: int = 31) -> TinyModel:
     contract = feature_contract()
     df = pd.concat([generate_week(w, seed=3, rows=3_000) for w in range(2)], ignore_index=True)
-    params = TrainParams(hist_gradient_boosting=HistGradientBoostingParams(max_iter=20))
+    params = TrainParams(
+        hist_gradient_boosting=HistGradientBoostingParams(
+            max_iter=iterations, max_leaf_nodes=leaves, min_samples_leaf=5
+        )
+    )
     model = build_pipeline(contract, params, seed=0).fit(df[contract.names], df["is_fraud"])
     data = artifact.dumps(model)
     sha = artifact.sha256_bytes(data)

@@ -3,6 +3,7 @@ SIGTERM loses no in-flight request, and metrics add up across worker processes."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,17 +32,19 @@ def test_micro_batching_returns_each_caller_its_own_rows(tiny_model: TinyModel, 
         assert server.stop() == 0
 
 
-def test_overload_answers_503_then_recovers(tiny_model: TinyModel, tmp_path: Path) -> None:
-    limits = ("--max-queue-rows", "2000", "--max-rows", "2000", "--max-batch-rows", "2000")
-    server = start_server(tiny_model, tmp_path, *limits)
+def test_overload_answers_503_then_recovers(slow_model: TinyModel, tmp_path: Path) -> None:
+    limits = ("--max-queue-rows", "300", "--max-rows", "300")
+    server = start_server(slow_model, tmp_path, *limits)
     try:
-        body = {"instances": tiny_model.rows(2000)}
-        with ThreadPoolExecutor(12) as pool:
-            answers = list(pool.map(lambda _: server.request("POST", "/v1/predict", body), range(36)))
+        # Each estimator call of the slow model holds the event loop long enough for the clients' next
+        # requests to arrive together; the queue (300 rows) takes one of them, the others get 503.
+        raw = json.dumps({"instances": slow_model.rows(200)}).encode()
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: server.request("POST", "/v1/predict", raw=raw), range(64)))
         statuses = sorted({status for status, _, _ in answers})
         assert statuses == [200, 503], statuses
         assert all(headers.get("retry-after") == "1" for status, headers, _ in answers if status == 503)
-        assert server.json("POST", "/v1/predict", {"instances": tiny_model.rows(3)})[0] == 200
+        assert server.json("POST", "/v1/predict", {"instances": slow_model.rows(3)})[0] == 200
         assert server.json("GET", "/readyz")[0] == 200
     finally:
         assert server.stop() == 0

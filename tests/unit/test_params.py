@@ -104,6 +104,26 @@ BAD_INPUTS: list[Any] = [
     ),
     pytest.param({"shared": {"model_name": "Fraud"}}, "shared.model_name", "match pattern", id="model-name-pattern"),
     pytest.param({"prepare": None}, "prepare", "valid dictionary", id="section-null"),
+    # the gate's policy must not contradict itself
+    pytest.param(
+        {"gate": {"decision_margin": 0.02, "min_effect": 0.01}},
+        "gate",
+        "min_effect must exceed decision_margin",
+        id="gate-cannot-detect-its-effect",
+    ),
+    pytest.param(
+        {"gate": {"rule": "non_inferiority", "margin": 0.0}}, "gate", "needs margin > 0", id="gate-zero-ni-margin"
+    ),
+    pytest.param({"gate": {"floors": {"brier": 0.1}}}, "gate", "floors.brier", id="gate-floor-on-a-loss"),
+    pytest.param(
+        {"gate": {"floors": {"accuracy": 0.9}}},
+        "gate.floors.accuracy.[key]",
+        "(got 'accuracy')",
+        id="gate-floor-metric",
+    ),
+    pytest.param({"gate": {"confidence": 0.4}}, "gate.confidence", "greater than 0.5", id="gate-confidence-low"),
+    pytest.param({"gate": {"latency": {"budget_ratio": 0.5}}}, "gate.latency.budget_ratio", "", id="gate-budget"),
+    pytest.param({"gate": {"env": "Prod!"}}, "gate.env", "match pattern", id="gate-env-pattern"),
     pytest.param([{"prepare": {}}], "top level", "must be a mapping of sections, got list", id="top-level-list"),
     pytest.param("just text", "top level", "must be a mapping of sections, got str", id="top-level-scalar"),
 ]

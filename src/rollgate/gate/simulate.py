@@ -97,10 +97,10 @@ def trial(frame: pd.DataFrame, logit: np.ndarray, noise: float, seed: int, polic
     return Outcome(verdict.verdict == "promote", models[1].metrics[m.ROC_AUC] > models[0].metrics[m.ROC_AUC])
 
 
-def _row(name: str, outcomes: list[Outcome]) -> tuple[str, float, float, float]:
+def _row(name: str, outcomes: list[Outcome]) -> tuple[str, float, tuple[float, float], float]:
     promoted = sum(o.gate for o in outcomes)
-    upper = clopper_pearson(promoted, len(outcomes))[1]
-    return name, promoted / len(outcomes), upper, sum(o.naive for o in outcomes) / len(outcomes)
+    interval = clopper_pearson(promoted, len(outcomes))
+    return name, promoted / len(outcomes), interval, sum(o.naive for o in outcomes) / len(outcomes)
 
 
 def run(seeds: int, policy: GateParams, weeks: int, rows_per_week: int) -> str:
@@ -115,12 +115,12 @@ def run(seeds: int, policy: GateParams, weeks: int, rows_per_week: int) -> str:
         f"({weeks} weeks x {rows_per_week:,}), {policy.rule} on {policy.primary_metric} at "
         f"{policy.confidence:.1%} one-sided, decision margin {policy.decision_margin}"
     )
-    print(f"{'scenario':<32} {'our gate':>9} {'95% CP upper':>13} {'naive rule':>11}")
-    for name, rate, upper, naive in rows:
-        print(f"{name:<32} {rate:>9.3f} {upper:>13.3f} {naive:>11.3f}")
+    print(f"{'scenario':<32} {'our gate':>9} {'95% Clopper-Pearson':>20} {'naive rule':>11}")
+    for name, rate, (low, high), naive in rows:
+        print(f"{name:<32} {rate:>9.3f} {f'[{low:.3f}, {high:.3f}]':>20} {naive:>11.3f}")
     print(f"({time.perf_counter() - started:.0f} s)")
     return (
-        f"false_promotion={rows[0][1]:.4f} false_promotion_upper95={rows[0][2]:.4f} power={rows[1][1]:.4f} "
+        f"false_promotion={rows[0][1]:.4f} false_promotion_upper95={rows[0][2][1]:.4f} power={rows[1][1]:.4f} "
         f"naive_false_promotion={rows[0][3]:.4f} seeds={seeds}"
     )
 
