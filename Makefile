@@ -95,7 +95,17 @@ ui: install
 ## lock: re-resolve requirements/lock.txt from pyproject.toml (with hashes)
 .PHONY: lock
 lock: install
-	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra serve --extra dev -o requirements/lock.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra delivery --extra serve --extra dev -o requirements/lock.txt pyproject.toml
+
+## schemas: download the CRDs of schemas.lock and convert them to strict JSON Schemas in .schemas/ (needs network)
+.PHONY: schemas
+schemas: install
+	$(BIN)/python -m rollgate.delivery.crd_schema --out .schemas $(if $(TRUST_NEW),--trust-new)
+
+## manifests: re-render manifests/argocd/ and check every committed manifest (schemas: .schemas/ or SCHEMAS=dir)
+.PHONY: manifests
+manifests: install
+	$(RUN) render --argocd >/dev/null && $(RUN) check-manifests $(if $(SCHEMAS),--schemas $(SCHEMAS))
 
 ## clean: remove the virtualenv, caches and the demo workspace (never data, models or git state)
 .PHONY: clean
