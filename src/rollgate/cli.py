@@ -46,6 +46,56 @@ def _report(args: argparse.Namespace) -> None:
     print(collect.write(args.root, args.base, args.out, args.plots_url))
 
 
+def _promote(args: argparse.Namespace) -> None:
+    from rollgate.delivery import promote
+
+    print(promote.run(args.root, args.env))
+
+
+def _rollback(args: argparse.Namespace) -> None:
+    from rollgate.delivery import rollback
+
+    print(rollback.run(args.root, args.env, args.to))
+
+
+def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    promote = sub.add_parser("promote", help="pin the gated model in manifests/ENV/ with one pushed commit")
+    promote.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
+    promote.set_defaults(func=_promote)
+    rollback = sub.add_parser("rollback", help="git revert of ENV's latest promotion commit (or --to), pushed")
+    rollback.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
+    rollback.add_argument("--to", help="the promotion commit to revert (default: the latest not reverted)")
+    rollback.set_defaults(func=_rollback)
+
+
+def _render(args: argparse.Namespace) -> None:
+    from rollgate.delivery import manifests
+
+    for path in manifests.render_command(args.root, args.env, args.release, args.out, args.argocd):
+        print(path)
+
+
+def _check_manifests(args: argparse.Namespace) -> int:
+    from rollgate.delivery import manifests
+
+    return manifests.check_command(args.root, args.schemas)
+
+
+def _manifests_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    render = sub.add_parser("render", help="render manifests/ENV/ from its release record and configs/deploy/ENV.yaml")
+    which = render.add_mutually_exclusive_group(required=True)
+    which.add_argument("--env", help="the environment, e.g. staging or prod")
+    which.add_argument("--argocd", action="store_true", help="render manifests/argocd/ from every deploy config")
+    render.add_argument(
+        "--release", type=Path, help="release record (default: the committed manifests/ENV/release.json)"
+    )
+    render.add_argument("--out", type=Path, help="output directory (default: manifests/ENV/ or manifests/argocd/)")
+    render.set_defaults(func=_render)
+    check = sub.add_parser("check-manifests", help="re-render, diff and strictly validate every committed manifest")
+    check.add_argument("--schemas", type=Path, help="JSON Schemas of the custom resources (default: .schemas/)")
+    check.set_defaults(func=_check_manifests)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from rollgate import demo
 
@@ -131,6 +181,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--plots-url", help="where the CI run publishes the plots (links); default: repo paths")
     report.set_defaults(func=_report)
 
+    _delivery_parser(sub)
+    _manifests_parser(sub)
     _serve_parser(sub)
     sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened").set_defaults(
         func=_demo

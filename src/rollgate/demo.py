@@ -90,8 +90,33 @@ def run(root: Path) -> None:
         print("      `rm -rf .dvc/cache/runs` first to watch it train again)")
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
     _summary(work, tracking_uri(root), run_id.group(1) if run_id else None)
+    _delivery(work)
     _smoke(work)
     print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def _delivery(work: Path) -> None:
+    from rollgate.delivery import preview
+    from rollgate.delivery.config import load_deploy_config
+
+    env = _read(work / paths.GATE_VERDICT)["env"]
+    changes = preview.manifest_diff(work, env)
+    out = work / "reports" / f"manifests-{env}.diff"
+    out.write_text(changes, encoding="utf-8")
+    files = sorted({line[6:] for line in changes.splitlines() if line.startswith("+++ b/")})
+    added = sum(1 for line in changes.splitlines() if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in changes.splitlines() if line.startswith("-") and not line.startswith("---"))
+    print(f"delivery preview for {env} (rendered into a temporary directory; manifests/ untouched):")
+    if not changes:
+        print(f"  merging changes nothing in manifests/{env}/")
+    else:
+        shown = out.relative_to(work.parent.parent.parent)
+        print(f"  merging would commit {len(files)} files (+{added} -{removed} lines); the diff: {shown}")
+        for name in files:
+            print(f"    {name}")
+    print("  rollout plan:")
+    for line in preview.plan_in_words(load_deploy_config(work, env)).splitlines():
+        print(f"    {line}")
 
 
 def _smoke(work: Path) -> None:

@@ -90,3 +90,10 @@ def test_gate_depends_on_the_champion_record() -> None:
     """The champion is an input: DVC re-runs the gate when the release record changes, and only then."""
     deps = PIPELINE["stages"]["gate"]["deps"]
     assert str(paths.release_record("${gate.env}")) in deps
+
+
+def test_the_gate_is_never_replayed_from_the_run_cache() -> None:
+    """Withdrawn digests come from git history, not from a DVC dependency: a persistent output keeps
+    DVC from saving or restoring run-cache entries for the gate, so it always judges afresh."""
+    (entry,) = PIPELINE["stages"]["gate"]["metrics"]
+    assert entry[str(paths.GATE_VERDICT)]["persist"] is True

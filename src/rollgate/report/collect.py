@@ -113,6 +113,12 @@ def collect(root: Path, base: str, plots_url: str | None = None) -> markdown.Inp
         data: markdown.DataDiff | None = data_diff(root, base, names)
     except RollgateError as exc:
         data, notes = None, [f"data diff unavailable: {exc}"]
+    try:
+        from rollgate.delivery import preview
+
+        manifests: str | None = preview.manifest_diff(root, gate["env"])
+    except RollgateError as exc:
+        manifests, notes = None, [*notes, f"manifest diff unavailable: {exc}"]
     return markdown.Inputs(
         base=base,
         validation=validation,
@@ -120,6 +126,7 @@ def collect(root: Path, base: str, plots_url: str | None = None) -> markdown.Inp
         data=data,
         gate=gate,
         plots=_plots(root, plots_url),
+        manifests=manifests,
         notes=(*notes, f"`dvc plots diff {base}` draws these plots against the base."),
     )
 

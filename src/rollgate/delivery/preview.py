@@ -1,0 +1,67 @@
+"""What merging would do to an environment: the manifest diff (rendered into a temporary directory,
+never into manifests/) and the rollout plan in words. Used by `make demo` and the PR report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rollgate.contracts import jsonio, paths, release, verdict
+from rollgate.contracts.release import Image, Release
+from rollgate.delivery import checks, record, render
+from rollgate.delivery.check import diff
+from rollgate.delivery.config import DeployConfig, load_deploy_config
+
+
+def plan_in_words(cfg: DeployConfig) -> str:
+    """The rollout steps of `cfg`, as a person would say them."""
+    r, a = cfg.rollout, cfg.analysis
+    check = (
+        f"analysis ({a.samples} measurements {a.interval_seconds} s apart, canary vs stable: 5xx share, p99 latency, "
+        f"rejected rows, mean score, positive rate; abort after {a.failure_limit + 1} failures; "
+        f"under {a.min_requests} canary requests it waits)"
+    )
+    steps = [
+        f"1. shadow: canary pods start at a quarter of stable's size and receive a copy of every scoring request "
+        f"for {r.shadow_minutes} min (their answers are discarded); then {check}",
+    ]
+    for i, weight in enumerate(r.canary_weights[:-1], 2):
+        pause = f", {r.pause_minutes} min" if r.pause_minutes else ""
+        steps.append(f"{i}. canary: {weight}% of live traffic{pause}, then the same analysis")
+    steps.append(f"{len(steps) + 1}. full: 100% — the canary becomes stable")
+    steps.append(
+        f"   any failed analysis aborts: stable keeps serving, GitHub gets `rollgate-rollout-aborted`; a pod not "
+        f"ready within {r.progress_deadline_seconds} s aborts too"
+    )
+    return "\n".join(steps)
+
+
+def candidate(root: Path, env: str, verdict_name: str) -> Release:
+    """The release record promotion would write for the model on disk."""
+    meta, md5 = checks.model_on_disk(root)
+    evaluation = json.loads((root / paths.EVALUATE_METRICS).read_text(encoding="utf-8"))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+    cfg = load_deploy_config(root, env)
+    pinned = release.read(root / paths.release_record(env))
+    return record.build(
+        record.Candidate(meta, md5, evaluation, head.stdout.strip() or "0" * 40),
+        env=env,
+        verdict=verdict_name,
+        champion_sha256=pinned.model.sha256 if pinned else None,
+        storage_base=cfg.model_storage_base,
+        image=Image(cfg.image.repository, cfg.image.digest),
+        promoted_at=datetime.now(UTC),
+    )
+
+
+def manifest_diff(root: Path, env: str) -> str:
+    """The diff merging would apply to manifests/<env>/ (empty when none), from the gate's verdict."""
+    found = verdict.read(root / paths.GATE_VERDICT)
+    folder = paths.release_record(env).parent
+    if found.verdict in ("reject", "same_model"):
+        return ""
+    rel = candidate(root, env, found.verdict)
+    texts = {**render.render_texts(load_deploy_config(root, env), rel), "release.json": jsonio.dumps(rel.to_dict())}
+    return diff(root / folder, texts, str(folder), pattern="*")

@@ -1,0 +1,102 @@
+"""`rollgate promote --env ENV`: pin the gated model in `manifests/<env>/` with one commit, pushed.
+
+Order, chosen so that every failure leaves a consistent state:
+1. check (read-only): verdict, digests, withdrawal, source commit, work tree (`checks.inspect`);
+2. register the exact artifact bytes in MLflow (idempotent; a failure stops here, nothing written)
+   and record the version in the release record;
+3. render the manifests and the record into a temporary directory, then move them into place,
+   refresh the gate's entry in `dvc.lock`, commit;
+4. push, fetching and replaying on a rejection; a push rejected every time undoes the commit and
+   restores the work tree as it was;
+5. point the environment's alias at the version. Git is the truth: after a pushed commit a
+   registry failure is only a warning, and the next `rollgate promote` (same model) repairs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from rollgate.contracts import paths, release
+from rollgate.contracts.errors import RollgateError
+from rollgate.contracts.release import Image, Release
+from rollgate.delivery import checks, config, message, record, registry, render, workspace
+from rollgate.delivery.checks import Ready
+
+
+def _settings(root: Path, env: str) -> tuple[Image, str]:
+    """The image pinned by digest and the model storage base of the environment's deploy config."""
+    deploy = config.load_deploy_config(root, env)
+    return Image(deploy.image.repository, deploy.image.digest), deploy.model_storage_base
+
+
+def _stage(root: Path, rel: Release, out: Path) -> Path:
+    """Render the manifests and write the release record into `out` (a new directory)."""
+    out.mkdir(parents=True)
+    render.render(root, rel.env, rel, out)
+    release.write(out / paths.release_record(rel.env).name, rel)
+    return out
+
+
+def _alias(root: Path, rel: Release) -> str:
+    try:
+        return f"MLflow {rel.model.name} version {rel.model.registry_version}, alias {registry.point_alias(root, rel)}"
+    except RollgateError as exc:
+        return f"warning: {exc} (git is updated; re-run `rollgate promote --env {rel.env}` to sync the registry)"
+
+
+def _deploy(root: Path, ready: Ready) -> str:
+    env = ready.verdict.env
+    image, storage = _settings(root, env)
+    rel = record.build(
+        ready.candidate,
+        env=env,
+        verdict=ready.verdict.verdict,
+        champion_sha256=ready.pinned.model.sha256 if ready.pinned else None,
+        storage_base=storage,
+        image=image,
+    )
+    version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
+    rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
+    with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
+        staged = _stage(root, rel, Path(tmp) / env)
+        done = workspace.deliver(root, ready, staged, message.deploy(rel, ready.verdict))
+    if done is None:
+        return f"nothing to deploy: a concurrent promotion already pinned {rel.model.sha256[:12]} in {env}"
+    return (
+        f"deployed {rel.model.name} {rel.model.sha256[:12]} to {env} (verdict {rel.gate.verdict}): "
+        f"commit {done[:12]}\n{_alias(root, rel)}"
+    )
+
+
+def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
+    """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
+    image, storage = _settings(root, pinned.env)
+    uri = record.artifact_uri(storage, pinned.model.dvc_md5)
+    rel = dataclasses.replace(pinned, image=image, model=dataclasses.replace(pinned.model, uri=uri))
+    if rel.model.registry_version is None:
+        version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
+        rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
+    with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
+        staged = _stage(root, rel, Path(tmp) / pinned.env)
+        changed = workspace.differences(staged, root / paths.release_record(pinned.env).parent)
+        if not changed:
+            return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{_alias(root, rel)}"
+        checks.stale(root, pinned, ready.candidate.source_commit)
+        done = workspace.deliver(root, ready, staged, message.rerender(rel, changed))
+    what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
+    return f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel)}" if done else f"nothing to deploy: {what} upstream"
+
+
+def run(root: Path, env: str) -> str:
+    """Promote the gated model on disk to `env`; what happened, in words.
+
+    Raises:
+        RollgateError: a refusal (bad verdict, digest, withdrawn, stale, dirty tree, push rejected):
+            nothing is committed and the work tree is as it was.
+    """
+    ready = checks.inspect(root, env)
+    if ready.pinned is not None and ready.pinned.model.sha256 == ready.candidate.meta.sha256:
+        return _rerender(root, ready, ready.pinned)
+    return _deploy(root, ready)
