@@ -88,8 +88,9 @@ class Project:
 
 
 def _copy_template(dest: Path) -> None:
-    """The parts of the template a project needs: the pipeline definition and the code it hashes."""
+    """The parts of the template a project needs: the pipeline, the code it hashes, the deploy configs."""
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "configs", dest / "configs")
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy2(ROOT / name, dest / name)
     for env in ("prod", "staging"):  # no champion yet: the gate applies only the floors

@@ -108,7 +108,13 @@ def _delivery(work: Path) -> None:
     removed = sum(1 for line in changes.splitlines() if line.startswith("-") and not line.startswith("---"))
     print(f"delivery preview for {env} (rendered into a temporary directory; manifests/ untouched):")
     if not changes:
-        print(f"  merging changes nothing in manifests/{env}/")
+        pinned = (_read(work / paths.release_record(env)).get("model") or {}).get("sha256")
+        already = (
+            f" (it already pins this model, {pinned[:12]})"
+            if pinned == _read(work / paths.MODEL_METADATA)["sha256"]
+            else ""
+        )
+        print(f"  merging changes nothing in manifests/{env}/{already}")
     else:
         shown = out.relative_to(work.parent.parent.parent)
         print(f"  merging would commit {len(files)} files (+{added} -{removed} lines); the diff: {shown}")
@@ -169,6 +175,9 @@ def _summary(work: Path, uri: str, run_id: str | None) -> None:
         f"  gate        {gate['verdict']} in {gate['env']} ({against})"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
+    pinned = (_read(work / paths.release_record(gate["env"])).get("model") or {}).get("sha256")
+    if pinned == gate["challenger"]["sha256"] and gate["verdict"] in ("promote", "rollback"):
+        print(f"              the verdict {gate['env']}'s promotion acted on: manifests/{gate['env']}/ pins this model")
     print(f"              {rel / paths.GATE_VERDICT}; `rollgate report --base HEAD~1` there writes the PR comment")
     tracked = f"MLflow run {run_id} in {uri}" if run_id else f"{uri} (no new run: nothing was trained)"
     print(f"  tracking    {tracked}; `make ui` to browse")

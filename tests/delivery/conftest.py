@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rollgate.contracts import model_metadata, paths, verdict
-from tests.conftest import ROOT, Project, make_project, tiny_params
+from tests.conftest import Project, make_project, tiny_params
 
 # A one-split stump is a champion a logistic regression beats clearly even on a tiny holdout;
 # latency is not what these tests are about.
@@ -94,9 +94,8 @@ def _promote(project: Project, story: Story, key: str) -> None:
 
 def _start(base: Path) -> Project:
     project = make_project(base)
-    shutil.copytree(ROOT / "configs", project.path / "configs", dirs_exist_ok=True)
     project.write_params(STUMP)
-    project.commit("deploy configs; a stump to start with")
+    project.commit("a stump to start with")
     project.git("push", "-q", "origin", "main")
     return project
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from rollgate.contracts import jsonio, model_metadata, paths, release, trailers, verdict
+from rollgate.contracts.release import Image
 from rollgate.data.schema import LABEL
 from rollgate.delivery import record
 from tests.conftest import Project, make_project, tiny_params
@@ -49,7 +50,10 @@ def pin_champion(project: Project, env: str = "prod") -> str:
     evaluation = json.loads((project.path / paths.EVALUATE_METRICS).read_text())
     head = project.git("rev-parse", "HEAD").stdout.strip()
     candidate = record.Candidate(meta, md5, evaluation, head)
-    pinned = record.build(candidate, env=env, verdict="promote", champion_sha256=None, storage_base="file:///models")
+    image = Image("registry.example/rollgate-serve", "sha256:" + "0" * 64)
+    pinned = record.build(
+        candidate, env=env, verdict="promote", champion_sha256=None, storage_base="file:///models", image=image
+    )
     release.write(project.path / paths.release_record(env), pinned)
     project.git("add", "-A")
     body = f"{trailers.ENV}: {env}\n{trailers.MODEL_SHA256}: {meta.sha256}\n{trailers.SOURCE_COMMIT}: {head}"

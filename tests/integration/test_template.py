@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from rollgate.contracts import model_metadata, paths, release
+from rollgate.delivery import config
 from tests.conftest import BIN, ROOT, Project, tool_env
 
 pytestmark = pytest.mark.integration
+SCHEMAS = ROOT.parent / "shared" / "schemas"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,27 @@ def test_committed_lock_is_up_to_date(clone: Project) -> None:
     done = clone.dvc("repro", "--single-item", "dvc.yaml")
     assert "Running stage" not in done.stdout
     assert clone.git("status", "--porcelain").stdout == ""
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_every_environment_ships_the_example_champion(clone: Project, env: str) -> None:
+    """main pins the model its dvc.lock produces, in every environment, and that model's bytes are
+    in the shipped DVC remote (a fresh clone can serve exactly what the manifests pin)."""
+    assert env in config.environments(clone.path)
+    clone.dvc("pull", "-q")
+    pinned = release.read(clone.path / paths.release_record(env))
+    assert pinned is not None, f"manifests/{env} pins no model"
+    assert pinned.model.sha256 == model_metadata.read(clone.path / paths.MODEL_METADATA).sha256
+    cached = clone.path / "dvc-remote/files/md5" / pinned.model.dvc_md5[:2] / pinned.model.dvc_md5[2:]
+    assert cached.is_file(), f"{cached} is not in the shipped remote"
+    rendered = {p.name for p in (clone.path / "manifests" / env).iterdir()}
+    assert {"kustomization.yaml", "release.json", f"{pinned.model.name}-rollout.yaml"} <= rendered
+
+
+@pytest.mark.skipif(not SCHEMAS.is_dir(), reason="needs ../shared/schemas beside the checkout (CI has it)")
+def test_shipped_manifests_pass_check_manifests(clone: Project) -> None:
+    done = clone.rollgate("check-manifests", "--schemas", str(SCHEMAS))
+    assert "current" in done.stdout and "valid" in done.stdout, done.stdout
 
 
 def test_make_help_lists_the_targets() -> None:

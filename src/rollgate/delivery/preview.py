@@ -57,11 +57,26 @@ def candidate(root: Path, env: str, verdict_name: str) -> Release:
 
 
 def manifest_diff(root: Path, env: str) -> str:
-    """The diff merging would apply to manifests/<env>/ (empty when none), from the gate's verdict."""
+    """The diff merging would apply to manifests/<env>/ (empty when none), as promotion would decide it.
+
+    `reject` deploys nothing. The model the environment already pins (a `same_model` verdict, or main
+    right after its promotion) is re-rendered with today's configs, as `rollgate promote` does; any
+    other model allowed by the gate gets the record promotion would write for it.
+    """
     found = verdict.read(root / paths.GATE_VERDICT)
-    folder = paths.release_record(env).parent
-    if found.verdict in ("reject", "same_model"):
+    if found.verdict == "reject":
         return ""
-    rel = candidate(root, env, found.verdict)
-    texts = {**render.render_texts(load_deploy_config(root, env), rel), "release.json": jsonio.dumps(rel.to_dict())}
+    cfg = load_deploy_config(root, env)
+    pinned = release.read(root / paths.release_record(env))
+    on_disk, _ = checks.model_on_disk(root)
+    if pinned is not None and pinned.model.sha256 == on_disk.sha256:
+        rel = record.refresh(
+            pinned, storage_base=cfg.model_storage_base, image=Image(cfg.image.repository, cfg.image.digest)
+        )
+    elif found.verdict == "same_model":
+        return ""
+    else:
+        rel = candidate(root, env, found.verdict)
+    texts = {**render.render_texts(cfg, rel), "release.json": jsonio.dumps(rel.to_dict())}
+    folder = paths.release_record(env).parent
     return diff(root / folder, texts, str(folder), pattern="*")

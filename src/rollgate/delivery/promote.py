@@ -73,8 +73,7 @@ def _deploy(root: Path, ready: Ready) -> str:
 def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
     """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
     image, storage = _settings(root, pinned.env)
-    uri = record.artifact_uri(storage, pinned.model.dvc_md5)
-    rel = dataclasses.replace(pinned, image=image, model=dataclasses.replace(pinned.model, uri=uri))
+    rel = record.refresh(pinned, storage_base=storage, image=image)
     if rel.model.registry_version is None:
         version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
         rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from rollgate import __version__
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.contracts.release import GateRef, Image, Lineage, ModelRef, Release
 from rollgate.model import metrics as m
-
-# The image the manifests pin until the image workflow writes a real digest. (ADOPT: yours.)
-PLACEHOLDER_IMAGE = Image("ghcr.io/your-org/rollgate-serve", "sha256:" + "0" * 64)
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ def build(
     verdict: str,
     champion_sha256: str | None,
     storage_base: str,
-    image: Image = PLACEHOLDER_IMAGE,
+    image: Image,  # from configs/deploy/<env>.yaml
     promoted_at: datetime | None = None,
 ) -> Release:
     meta = candidate.meta
@@ -58,3 +55,9 @@ def build(
         image=image,
         promoted_at=when.isoformat().replace("+00:00", "Z"),
     )
+
+
+def refresh(pinned: Release, *, storage_base: str, image: Image) -> Release:
+    """The pinned record with today's image and storage location: what a re-render deploys."""
+    uri = artifact_uri(storage_base, pinned.model.dvc_md5)
+    return replace(pinned, image=image, model=replace(pinned.model, uri=uri))
