@@ -95,6 +95,9 @@ def run(root: Path) -> None:
     print(f"done in {time.perf_counter() - started:.1f} s")
 
 
+SHOWN_DIFF_LINES = 60  # a new model changes about this much; a first deployment adds every file
+
+
 def _delivery(work: Path) -> None:
     from rollgate.delivery import preview
     from rollgate.delivery.config import load_deploy_config
@@ -117,9 +120,12 @@ def _delivery(work: Path) -> None:
         print(f"  merging changes nothing in manifests/{env}/{already}")
     else:
         shown = out.relative_to(work.parent.parent.parent)
-        print(f"  merging would commit {len(files)} files (+{added} -{removed} lines); the diff: {shown}")
-        for name in files:
-            print(f"    {name}")
+        print(f"  merging would commit {len(files)} files (+{added} -{removed} lines); the diff, all of it in {shown}:")
+        lines = changes.splitlines()
+        for line in lines[:SHOWN_DIFF_LINES]:
+            print(f"    {line}")
+        if len(lines) > SHOWN_DIFF_LINES:
+            print(f"    … {len(lines) - SHOWN_DIFF_LINES} more lines")
     print("  rollout plan:")
     for line in preview.plan_in_words(load_deploy_config(work, env)).splitlines():
         print(f"    {line}")
