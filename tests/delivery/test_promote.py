@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from rollgate.contracts import paths, release, trailers
-from rollgate.delivery import message
 from tests.conftest import BIN, Project, tiny_params
 from tests.delivery.conftest import (
     GATE,
@@ -271,7 +270,7 @@ def test_a_config_only_change_is_a_re_render_commit(story: Story, tmp_path: Path
     text = _message(project)
     assert text.startswith(f"deploy(prod): re-render fraud-detector {story.seen['v1'][:12]}")
     found = trailers.parse(text)
-    assert found[message.RERENDER] == [story.seen["v1"]] and trailers.MODEL_SHA256 not in found
+    assert found[trailers.RERENDER] == [story.seen["v1"]] and trailers.MODEL_SHA256 not in found
     assert _pinned(project).image.digest == "sha256:" + "a" * 64
     assert manifests(project) != before
     again = project.rollgate("promote", "--env", "prod")

@@ -13,6 +13,9 @@ MODEL_SHA256 = "Rollgate-Model-Sha256"
 SOURCE_COMMIT = "Rollgate-Source-Commit"
 VERDICT = "Rollgate-Verdict"
 REALLOW = "Rollgate-Reallow"
+# A re-render of the model already pinned (same model; configs, templates or image changed) carries
+# this instead of MODEL_SHA256 and VERDICT: reverting it (a bad image or setting) withdraws nothing.
+RERENDER = "Rollgate-Rerender"
 
 _TRAILER = re.compile(r"^(Rollgate-[A-Za-z0-9-]+):\s*(\S+)\s*$", re.MULTILINE)
 _REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")

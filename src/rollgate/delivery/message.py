@@ -15,10 +15,6 @@ from rollgate.contracts import trailers
 from rollgate.contracts.release import Release
 from rollgate.contracts.verdict import Verdict
 
-# Not in contracts.trailers yet (those files are DVC dependencies of the gate): nothing but
-# promotion and rollback read it. Its value is the digest the re-rendered manifests keep pinning.
-RERENDER = "Rollgate-Rerender"
-
 
 def _block(pairs: list[tuple[str, str]]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in pairs)
@@ -64,5 +60,9 @@ def rerender(rel: Release, changed: list[str]) -> str:
         f"changed because configs, templates or the image digest did: {', '.join(changed)}. "
         f"Image {rel.image.repository}@{rel.image.digest}."
     )
-    pairs = [(trailers.ENV, rel.env), (RERENDER, model.sha256), (trailers.SOURCE_COMMIT, rel.lineage.source_commit)]
+    pairs = [
+        (trailers.ENV, rel.env),
+        (trailers.RERENDER, model.sha256),
+        (trailers.SOURCE_COMMIT, rel.lineage.source_commit),
+    ]
     return f"deploy({rel.env}): re-render {model.name} {model.sha256[:12]}\n\n{body}\n\n{_block(pairs)}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rollgate.contracts import paths, release, trailers
 from rollgate.contracts.errors import RollgateError
-from rollgate.delivery import gitops, message
+from rollgate.delivery import gitops
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _describe(root: Path, env: str, gone: Promotion) -> str:
     now = release.read(root / paths.release_record(env))
     pins = f"{env} now pins {now.model.sha256[:12]}" if now else f"{env} now pins no model"
     if sha is None:
-        kept = gone.first(message.RERENDER) or "?"
+        kept = gone.first(trailers.RERENDER) or "?"
         return f"reverted the re-render {gone.commit[:12]} ({gone.subject}); model {kept[:12]} not withdrawn; {pins}"
     return (
         f"withdrew {sha} from {env} (reverted {gone.commit[:12]}: {gone.subject}); {pins}.\n"
