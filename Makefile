@@ -107,6 +107,16 @@ schemas: install
 manifests: install
 	$(RUN) render --argocd >/dev/null && $(RUN) check-manifests $(if $(SCHEMAS),--schemas $(SCHEMAS))
 
+## promote: pin the gated model in manifests/ENV/ with one pushed commit (ENV=prod by default)
+.PHONY: promote
+promote: install
+	$(RUN) promote --env $(or $(ENV),prod)
+
+## rollback: git revert of ENV's latest promotion commit, pushed (TO=commit for an older one)
+.PHONY: rollback
+rollback: install
+	$(RUN) rollback --env $(or $(ENV),prod) $(if $(TO),--to $(TO))
+
 ## clean: remove the virtualenv, caches and the demo workspace (never data, models or git state)
 .PHONY: clean
 clean:

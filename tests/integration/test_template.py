@@ -64,7 +64,19 @@ def test_shipped_manifests_pass_check_manifests(clone: Project) -> None:
 
 def test_make_help_lists_the_targets() -> None:
     done = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True)
-    for target in ("demo", "test", "test-fast", "repro", "ui", "lint", "types", "lock"):
+    for target in (
+        "demo",
+        "test",
+        "test-fast",
+        "repro",
+        "ui",
+        "lint",
+        "types",
+        "lock",
+        "manifests",
+        "promote",
+        "rollback",
+    ):
         assert f" {target} " in done.stdout, done.stdout
 
 
