@@ -137,6 +137,21 @@ def test_mlflow_holds_the_exact_bytes_once_per_digest_with_the_alias(story: Stor
     assert hashlib.sha256(Path(local).read_bytes()).hexdigest() == seen["v1"]
 
 
+def test_a_registry_that_lacks_the_pinned_model_is_synced_from_git(story: Story, tmp_path: Path) -> None:
+    """A fresh clone's empty local store (or a registry failure after a push): promote repairs it."""
+    from mlflow import MlflowClient
+
+    project = fork(story.project, tmp_path)
+    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    project = Project(project.path, {**project.env, "MLFLOW_TRACKING_URI": uri})
+    before = state(project)
+    done = project.rollgate("promote", "--env", "prod")
+    assert "nothing to deploy" in done.stdout and "alias champion" in done.stdout, done.stdout
+    assert state(project) == before
+    champion = MlflowClient(uri).get_model_version_by_alias("fraud-detector", "champion")
+    assert champion.tags["rollgate.model_sha256"] == story.seen["v1"]
+
+
 # --- forks that write: concurrency, config-only change, pushes rejected, bad input -------------------
 
 

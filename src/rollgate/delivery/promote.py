@@ -39,8 +39,16 @@ def _stage(root: Path, rel: Release, out: Path) -> Path:
     return out
 
 
-def _alias(root: Path, rel: Release) -> str:
+def _alias(root: Path, rel: Release, registered: bool = True) -> str:
+    """Point the environment's alias at the model; `registered=False` first finds or registers its digest.
+
+    The registry mirrors git: a store that lacks the pinned model (a fresh clone's local store, a
+    registry failure after an earlier push) gets it here, by digest, whatever version the record names.
+    """
     try:
+        if not registered:
+            version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
+            rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
         return f"MLflow {rel.model.name} version {rel.model.registry_version}, alias {registry.point_alias(root, rel)}"
     except RollgateError as exc:
         return f"warning: {exc} (git is updated; re-run `rollgate promote --env {rel.env}` to sync the registry)"
@@ -81,11 +89,16 @@ def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
         staged = _stage(root, rel, Path(tmp) / pinned.env)
         changed = workspace.differences(staged, root / paths.release_record(pinned.env).parent)
         if not changed:
-            return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{_alias(root, rel)}"
+            synced = _alias(root, rel, registered=False)
+            return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
         checks.stale(root, pinned, ready.candidate.source_commit)
         done = workspace.deliver(root, ready, staged, message.rerender(rel, changed))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
-    return f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel)}" if done else f"nothing to deploy: {what} upstream"
+    return (
+        f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=False)}"
+        if done
+        else f"nothing to deploy: {what} upstream"
+    )
 
 
 def run(root: Path, env: str) -> str:
