@@ -1,8 +1,9 @@
 """`make demo`: the pull-request job on the embedded defaults, in a scratch clone, explained.
 
 The job runs in `.demo/workspace`, a fresh clone of HEAD — exactly what CI sees — so the work tree
-is never touched. It shares this repository's DVC cache (a second run restores from the run cache
-instead of retraining, as a merge does) and its MLflow store (`make ui` shows the runs).
+is never touched. It shares this repository's DVC cache and MLflow store (`make ui` shows the runs).
+`dvc repro --pull` fetches by content what was built before — from the run cache, or from the
+embedded remote for the outputs dvc.lock records — instead of retraining, as a merge does.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _outcome(log: str, stage: str) -> str:
     if f"Running stage '{stage}'" in log:
         return "ran"
     if f"Stage '{stage}' is cached" in log:
-        return "restored from run cache"
+        return "restored from cache"
     return "up to date"
 
 
@@ -78,16 +79,17 @@ def run(root: Path) -> None:
     _, took = _run([dvc, "pull", "--quiet", str(paths.DATA_DIR) + ".dvc"], work, env)
     print(f"  1. dvc pull data.dvc   from the embedded remote ({took:.1f} s)")
     try:
-        log, took = _run([dvc, "repro", "--single-item", "dvc.yaml"], work, env)
+        log, took = _run([dvc, "repro", "--pull", "--single-item", "dvc.yaml"], work, env)
     except RollgateError:
         subprocess.run([dvc, "checkout", "--quiet"], cwd=work, env=env, check=False)
         raise
-    print(f"  2. dvc repro --single-item dvc.yaml ({took:.1f} s)")
+    print(f"  2. dvc repro --pull --single-item dvc.yaml ({took:.1f} s)")
     for stage in STAGES:
         print(f"       {stage:<9} {_outcome(log, stage)}")
-    if "restored from run cache" in {_outcome(log, s) for s in STAGES}:
-        print("     (the DVC run cache already held these exact inputs: outputs restored byte for byte, no retraining;")
-        print("      `rm -rf .dvc/cache/runs` first to watch it train again)")
+    if "restored from cache" in {_outcome(log, s) for s in STAGES}:
+        print("     (these exact inputs were built before: outputs restored byte for byte from the DVC run cache or")
+        print("      the embedded remote, no retraining, as a merge does; commit a change to params.yaml to watch")
+        print("      it train)")
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
     _summary(work, tracking_uri(root), run_id.group(1) if run_id else None)
     _delivery(work)

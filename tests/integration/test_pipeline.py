@@ -110,7 +110,7 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "holdout",
         "ROC AUC",
         "models/model.skops",
-        "restored from run cache",
+        "restored from cache",
         "tracking",
         "gate        promote in prod (no champion yet: floors only)",
         "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
