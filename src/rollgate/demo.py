@@ -86,10 +86,10 @@ def run(root: Path) -> None:
     print(f"  2. dvc repro --pull --single-item dvc.yaml ({took:.1f} s)")
     for stage in STAGES:
         print(f"       {stage:<9} {_outcome(log, stage)}")
-    if "restored from cache" in {_outcome(log, s) for s in STAGES}:
-        print("     (these exact inputs were built before: outputs restored byte for byte from the DVC run cache or")
-        print("      the embedded remote, no retraining, as a merge does; commit a change to params.yaml to watch")
-        print("      it train)")
+    if "ran" not in {_outcome(log, s) for s in STAGES}:
+        print("     (nothing ran: these exact inputs were built before, and their outputs came by content from the")
+        print("      DVC cache or the embedded remote, byte for byte, as at a merge; commit a change to params.yaml")
+        print("      to watch it train)")
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
     _summary(work, tracking_uri(root), run_id.group(1) if run_id else None)
     _delivery(work)
