@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from rollgate.contracts import model_metadata
-from tests.conftest import Project, tool_env
+from tests.conftest import Project, tiny_params, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "holdout",
         "ROC AUC",
         "models/model.skops",
-        "restored from cache",
+        "nothing ran: these exact inputs were built before",
         "tracking",
         "gate        promote in prod (no champion yet: floors only)",
         "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
@@ -128,3 +129,16 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
     assert "8,000 rows in 4 weekly batches" in out
     assert reproduced.git("status", "--porcelain").stdout == status_before
     assert (reproduced.path / ".demo/workspace/models/model.skops").is_file()
+
+
+def test_demo_of_a_committed_params_change_trains_gates_and_previews(reproduced: Project) -> None:
+    """What a pull request's job does, in the demo: the changed params train a challenger."""
+    reproduced.write_params(tiny_params(train={"hist_gradient_boosting": {"max_iter": 12}}))
+    reproduced.commit("a pull request: fewer boosting iterations")
+    try:
+        out = reproduced.rollgate("--root", str(reproduced.path), "demo").stdout
+    finally:
+        reproduced.git("reset", "-q", "--hard", "HEAD~1")
+    assert "train     ran" in out and "evaluate  ran" in out and "gate      ran" in out, out
+    assert re.search(r"tracking    MLflow run [0-9a-f]{32} in ", out), out
+    assert "delivery preview for prod" in out and "rollout plan:" in out
