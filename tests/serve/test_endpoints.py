@@ -16,7 +16,7 @@ def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> No
     status, record = server.json("GET", "/v1/model")
     assert status == 200
     assert (record["sha256"], record["name"], record["threshold"]) == (tiny_model.sha256, "fraud-detector", 0.5)
-    assert record["predictor"] == "columns"
+    assert record["predictor"] == "forest"
     assert [f["name"] for f in record["features"]] == tiny_model.contract.names
     status, doc = server.json("GET", "/openapi.json")
     assert status == 200

@@ -114,23 +114,55 @@ class ColumnPredictor:
         return np.asarray(self.estimator.predict_proba(matrix)[:, 1], dtype=np.float64)
 
 
+def _forest(fast: ColumnPredictor) -> Predictor | None:
+    """The numpy forest for small batches over `fast`, when the estimator has that shape."""
+    from rollgate.serve import forest
+
+    names: list[str] = []
+    codes: dict[str, dict[Any, float]] = {}
+    for kind, spec in fast.steps:
+        if kind == "ordinal":
+            for name, mapping, _ in spec:
+                names.append(name)
+                codes[name] = mapping
+        else:
+            names.extend(spec)
+    compiled = forest.Forest.compile(fast.estimator)
+    columns = forest.internal_encoding(fast.estimator, names, codes)
+    return None if compiled is None or columns is None else forest.ForestPredictor(compiled, columns, fast)
+
+
+def _same(candidate: Predictor, plain: Predictor, columns: Columns, chunk: int) -> bool:
+    """Whether `candidate` gives bit-for-bit `plain`'s scores, fed in batches of `chunk` rows."""
+    rows = len(next(iter(columns.values())))
+    try:
+        parts = [candidate.scores({k: v[i : i + chunk] for k, v in columns.items()}) for i in range(0, rows, chunk)]
+        return bool(np.array_equal(np.concatenate(parts), plain.scores(columns)))
+    except (ValueError, TypeError, IndexError) as exc:  # a shape this code did not foresee
+        log.warning("%s path refused (%s)", candidate.kind, exc)
+        return False
+
+
 def build(model: Any, contract: FeatureContract) -> Predictor:
     """The fastest predictor that gives exactly the trained model's scores on the probe set."""
+    from rollgate.serve.forest import SMALL_BATCH
+
     plain = FramePredictor(model, contract)
     fast = ColumnPredictor.compile(model)
     if fast is None or any(not s.required for s in contract.features):
         return plain
     probe = probe_frame(contract, PROBE_ROWS)
     columns = {name: probe[name].tolist() for name in contract.names}
-    try:
-        same = np.array_equal(fast.scores(columns), plain.scores(columns))
-    except (ValueError, TypeError) as exc:  # a shape this code did not foresee: use the model as trained
-        log.warning("fast path refused (%s); serving through the plain pipeline", exc)
-        return plain
-    if not same:
+    if not _same(fast, plain, columns, PROBE_ROWS):
         log.warning("fast path differs from the pipeline on the probe set; serving through the plain pipeline")
         return plain
-    return fast
+    quick = _forest(fast)
+    if quick is None:
+        return fast
+    if not _same(quick, plain, columns, SMALL_BATCH // 4) or not _same(quick, plain, columns, SMALL_BATCH):
+        log.warning("forest path differs from the pipeline on the probe set; serving through the column path")
+        return fast
+    return quick
 
 
 def fingerprint(predictor: Predictor, contract: FeatureContract, rows: int) -> str:
