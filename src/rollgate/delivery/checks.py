@@ -139,6 +139,12 @@ def withdrawn(root: Path, env: str, sha256: str) -> None:
         )
 
 
+def evaluation(root: Path) -> dict[str, float]:
+    """The holdout metrics the evaluate stage wrote for the model on disk."""
+    found: dict[str, float] = json.loads((root / paths.EVALUATE_METRICS).read_text())
+    return found
+
+
 def inspect(root: Path, env: str) -> Ready:
     """Every check promotion makes before it writes; raises on the first refusal."""
     carried = work_tree(root)
@@ -151,5 +157,4 @@ def inspect(root: Path, env: str) -> Ready:
         _deployable(found, pinned)
         withdrawn(root, env, meta.sha256)
         stale(root, pinned, source)
-    evaluation = json.loads((root / paths.EVALUATE_METRICS).read_text())
-    return Ready(found, Candidate(meta, md5, evaluation, source), pinned, carried)
+    return Ready(found, Candidate(meta, md5, evaluation(root), source), pinned, carried)

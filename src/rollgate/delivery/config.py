@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rollgate.contracts.errors import ContractError
+from rollgate.contracts.release import Image
 
 CONFIG_DIR = Path("configs/deploy")
 _DNS = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -28,6 +29,10 @@ class _Strict(BaseModel):
 class ImageConfig(_Strict):
     repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*$")]
     digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+    def pinned(self) -> Image:
+        """The image as the release record pins it."""
+        return Image(self.repository, self.digest)
 
 
 class Quantities(_Strict):

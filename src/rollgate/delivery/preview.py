@@ -3,13 +3,11 @@ never into manifests/) and the rollout plan in words. Used by `make demo` and th
 
 from __future__ import annotations
 
-import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rollgate.contracts import jsonio, paths, release, verdict
-from rollgate.contracts.release import Image, Release
 from rollgate.delivery import checks, record, render
 from rollgate.delivery.check import diff
 from rollgate.delivery.config import DeployConfig, load_deploy_config
@@ -38,22 +36,10 @@ def plan_in_words(cfg: DeployConfig) -> str:
     return "\n".join(steps)
 
 
-def candidate(root: Path, env: str, verdict_name: str) -> Release:
-    """The release record promotion would write for the model on disk."""
-    meta, md5 = checks.model_on_disk(root)
-    evaluation = json.loads((root / paths.EVALUATE_METRICS).read_text(encoding="utf-8"))
+def _head(root: Path) -> str:
+    """The commit the model on disk was built at (zeros outside a repository with commits)."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
-    cfg = load_deploy_config(root, env)
-    pinned = release.read(root / paths.release_record(env))
-    return record.build(
-        record.Candidate(meta, md5, evaluation, head.stdout.strip() or "0" * 40),
-        env=env,
-        verdict=verdict_name,
-        champion_sha256=pinned.model.sha256 if pinned else None,
-        storage_base=cfg.model_storage_base,
-        image=Image(cfg.image.repository, cfg.image.digest),
-        promoted_at=datetime.now(UTC),
-    )
+    return head.stdout.strip() or "0" * 40
 
 
 def manifest_diff(root: Path, env: str) -> str:
@@ -68,15 +54,21 @@ def manifest_diff(root: Path, env: str) -> str:
         return ""
     cfg = load_deploy_config(root, env)
     pinned = release.read(root / paths.release_record(env))
-    on_disk, _ = checks.model_on_disk(root)
-    if pinned is not None and pinned.model.sha256 == on_disk.sha256:
-        rel = record.refresh(
-            pinned, storage_base=cfg.model_storage_base, image=Image(cfg.image.repository, cfg.image.digest)
-        )
+    meta, md5 = checks.model_on_disk(root)
+    if pinned is not None and pinned.model.sha256 == meta.sha256:
+        rel = record.refresh(pinned, storage_base=cfg.model_storage_base, image=cfg.image.pinned())
     elif found.verdict == "same_model":
         return ""
     else:
-        rel = candidate(root, env, found.verdict)
+        rel = record.build(
+            record.Candidate(meta, md5, checks.evaluation(root), _head(root)),
+            env=env,
+            verdict=found.verdict,
+            champion_sha256=pinned.model.sha256 if pinned else None,
+            storage_base=cfg.model_storage_base,
+            image=cfg.image.pinned(),
+            promoted_at=datetime.now(UTC),
+        )
     texts = {**render.render_texts(cfg, rel), "release.json": jsonio.dumps(rel.to_dict())}
     folder = paths.release_record(env).parent
     return diff(root / folder, texts, str(folder), pattern="*")

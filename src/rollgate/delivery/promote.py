@@ -28,7 +28,7 @@ from rollgate.delivery.checks import Ready
 def _settings(root: Path, env: str) -> tuple[Image, str]:
     """The image pinned by digest and the model storage base of the environment's deploy config."""
     deploy = config.load_deploy_config(root, env)
-    return Image(deploy.image.repository, deploy.image.digest), deploy.model_storage_base
+    return deploy.image.pinned(), deploy.model_storage_base
 
 
 def _stage(root: Path, rel: Release, out: Path) -> Path:
@@ -82,20 +82,21 @@ def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
     """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
     image, storage = _settings(root, pinned.env)
     rel = record.refresh(pinned, storage_base=storage, image=image)
-    if rel.model.registry_version is None:
+    registered = rel.model.registry_version is None  # registered here: the alias need not look again
+    if registered:
         version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
         rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
     with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
         staged = _stage(root, rel, Path(tmp) / pinned.env)
         changed = workspace.differences(staged, root / paths.release_record(pinned.env).parent)
         if not changed:
-            synced = _alias(root, rel, registered=False)
+            synced = _alias(root, rel, registered=registered)
             return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
         checks.stale(root, pinned, ready.candidate.source_commit)
         done = workspace.deliver(root, ready, staged, message.rerender(rel, changed))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
     return (
-        f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=False)}"
+        f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=registered)}"
         if done
         else f"nothing to deploy: {what} upstream"
     )

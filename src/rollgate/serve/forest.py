@@ -59,12 +59,13 @@ class Forest:
         if len(trees) != len(estimator._predictors) or not trees:
             return None
         sizes = [len(t.nodes) for t in trees]
-        offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), sizes)
+        roots = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # each tree's first node in the flat arrays
+        offsets = np.repeat(roots, sizes)
         bit_offsets = np.repeat(np.cumsum([0, *[len(t.raw_left_cat_bitsets) for t in trees[:-1]]]), sizes)
         nodes = np.concatenate([t.nodes for t in trees])
         known, rows = estimator._bin_mapper.make_known_categories_bitsets()
         return cls(
-            roots=np.cumsum([0, *sizes[:-1]]).astype(np.int64),
+            roots=roots,
             feature=nodes["feature_idx"].astype(np.int64),
             threshold=nodes["num_threshold"].astype(np.float64),
             missing_left=nodes["missing_go_to_left"].astype(bool),

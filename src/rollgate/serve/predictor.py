@@ -132,12 +132,12 @@ def _forest(fast: ColumnPredictor) -> Predictor | None:
     return None if compiled is None or columns is None else forest.ForestPredictor(compiled, columns, fast)
 
 
-def _same(candidate: Predictor, plain: Predictor, columns: Columns, chunk: int) -> bool:
-    """Whether `candidate` gives bit-for-bit `plain`'s scores, fed in batches of `chunk` rows."""
+def _same(candidate: Predictor, expected: np.ndarray, columns: Columns, chunk: int) -> bool:
+    """Whether `candidate` gives bit-for-bit the `expected` scores, fed in batches of `chunk` rows."""
     rows = len(next(iter(columns.values())))
     try:
         parts = [candidate.scores({k: v[i : i + chunk] for k, v in columns.items()}) for i in range(0, rows, chunk)]
-        return bool(np.array_equal(np.concatenate(parts), plain.scores(columns)))
+        return bool(np.array_equal(np.concatenate(parts), expected))
     except (ValueError, TypeError, IndexError) as exc:  # a shape this code did not foresee
         log.warning("%s path refused (%s)", candidate.kind, exc)
         return False
@@ -153,13 +153,18 @@ def build(model: Any, contract: FeatureContract) -> Predictor:
         return plain
     probe = probe_frame(contract, PROBE_ROWS)
     columns = {name: probe[name].tolist() for name in contract.names}
-    if not _same(fast, plain, columns, PROBE_ROWS):
+    try:
+        expected = plain.scores(columns)  # the model as trained, scored once
+    except (ValueError, TypeError) as exc:
+        log.warning("fast path refused (%s); serving through the plain pipeline", exc)
+        return plain
+    if not _same(fast, expected, columns, PROBE_ROWS):
         log.warning("fast path differs from the pipeline on the probe set; serving through the plain pipeline")
         return plain
     quick = _forest(fast)
     if quick is None:
         return fast
-    if not _same(quick, plain, columns, SMALL_BATCH // 4) or not _same(quick, plain, columns, SMALL_BATCH):
+    if not _same(quick, expected, columns, SMALL_BATCH // 4) or not _same(quick, expected, columns, SMALL_BATCH):
         log.warning("forest path differs from the pipeline on the probe set; serving through the column path")
         return fast
     return quick
