@@ -31,27 +31,27 @@ install: $(STAMP)
 demo: install
 	$(RUN) demo
 
-## test: lint, types, import rules and the whole test suite (what CI runs)
+## test: lint, types, import rules and the whole test suite on both cores (what CI runs)
 .PHONY: test
 test: lint types imports
-	$(BIN)/pytest -q
+	ROLLGATE_REQUIRE_SCHEMAS=1 $(BIN)/pytest -q
 
 ## test-fast: the quick subset (no integration tests) for local work
 .PHONY: test-fast
 test-fast: install
 	$(BIN)/pytest -q -m "not integration" -x
 
-## lint: ruff over src/ and tests/
+## lint: ruff over src/, benchmarks/ and tests/
 .PHONY: lint
 lint: install
-	$(BIN)/ruff check src tests && $(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src benchmarks tests && $(BIN)/ruff format --check src benchmarks tests
 
 ## format: apply ruff's fixes and formatting
 .PHONY: format
 format: install
-	$(BIN)/ruff check --fix src tests && $(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src benchmarks tests && $(BIN)/ruff format src benchmarks tests
 
-## types: mypy (strict) on src/
+## types: mypy (strict) on src/ and benchmarks/
 .PHONY: types
 types: install
 	$(BIN)/mypy
@@ -71,10 +71,20 @@ data: install
 repro: install
 	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro --single-item dvc.yaml
 
+## validate: the validate stage alone, through DVC (skipped when its inputs are unchanged)
+## prepare: the prepare stage alone, through DVC
+## train: the train stage alone, through DVC
+## evaluate: the evaluate stage alone, through DVC
+## gate: the gate stage alone, through DVC (the gate always judges afresh: no run cache)
+STAGES := validate prepare train evaluate gate
+.PHONY: $(STAGES)
+$(STAGES): install
+	$(BIN)/dvc repro --single-item $@
+
 ## bench-gate: the gate's false-promotion rate and power on simulated holdouts of known quality (a few minutes)
 .PHONY: bench-gate
 bench-gate: install
-	$(BIN)/python -m rollgate.gate.simulate --seeds $${SEEDS:-1000}
+	$(BIN)/python benchmarks/gate/simulate.py --seeds $${SEEDS:-1000}
 
 ## serve: serve models/model.skops on 127.0.0.1:8080 (digest and feature contract from models/model.json)
 .PHONY: serve
@@ -100,7 +110,7 @@ lock: install
 ## schemas: download the CRDs of schemas.lock and convert them to strict JSON Schemas in .schemas/ (needs network)
 .PHONY: schemas
 schemas: install
-	$(BIN)/python -m rollgate.delivery.crd_schema --out .schemas $(if $(TRUST_NEW),--trust-new)
+	$(BIN)/python -m rollgate.manifests.crds --out .schemas $(if $(TRUST_NEW),--trust-new)
 
 ## manifests: re-render manifests/argocd/ and check every committed manifest (schemas: .schemas/ or SCHEMAS=dir)
 .PHONY: manifests

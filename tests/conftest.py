@@ -1,133 +1,58 @@
-"""Shared fixtures: tiny real projects (git + DVC + MLflow) in temporary directories."""
+"""Fixtures only (helpers live in `tests/helpers.py`): tiny real projects, copied from one seed per session."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from rollgate.contracts import jsonio, paths, release
+from tests.helpers import ROOT, Project, copy_project, make_project, reproduce
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-# Small enough to run the whole pipeline in seconds, large enough for both classes in every split.
-TINY_OVERRIDES: dict[str, dict[str, object]] = {
-    "shared": {"seed": 7, "model_name": "fraud-detector"},
-    "prepare": {"holdout_weeks": 1},
-    "train": {"hist_gradient_boosting": {"max_iter": 25}, "probe_rows": 64},
-    "evaluate": {"min_segment_size": 100, "latency_rows": 50, "latency_repeats": 2},
-}
-TINY_WEEKS, TINY_ROWS_PER_WEEK = 4, 2_000
+KINDS = ("unit", "data", "model", "integration", "serve")
 
 
-def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
-    out = dict(base)
-    for key, value in over.items():
-        current = out.get(key)
-        out[key] = _merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
-    return out
-
-
-def tiny_params(**sections: dict[str, object]) -> dict[str, object]:
-    """The shipped params.yaml with the tiny overrides (and any `sections` given) applied."""
-    shipped = yaml.safe_load((ROOT / "params.yaml").read_text())
-    return _merge(_merge(shipped, TINY_OVERRIDES), sections)
-
-
-def tool_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-        GIT_AUTHOR_NAME="rollgate tests",
-        GIT_AUTHOR_EMAIL="tests@rollgate.invalid",
-        GIT_COMMITTER_NAME="rollgate tests",
-        GIT_COMMITTER_EMAIL="tests@rollgate.invalid",
-        DVC_NO_ANALYTICS="1",
-    )
-    env.pop("GIT_DIR", None)
-    return env
-
-
-@dataclass
-class Project:
-    """A real git repository with DVC, a local DVC remote and a sqlite MLflow store."""
-
-    path: Path
-    env: dict[str, str]
-
-    def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(cmd, cwd=self.path, env=self.env, capture_output=True, text=True, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-        return done
-
-    def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(str(BIN / "dvc"), *args, check=check)
-
-    def rollgate(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(str(BIN / "rollgate"), *args, check=check)
-
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("git", *args, check=check)
-
-    def commit(self, message: str) -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD").stdout.strip()
-
-    def write_params(self, params: dict[str, object]) -> None:
-        (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def _copy_template(dest: Path) -> None:
-    """The parts of the template a project needs: the pipeline, the code it hashes, the deploy configs."""
-    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(ROOT / "configs", dest / "configs")
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy2(ROOT / name, dest / name)
-    for env in ("prod", "staging"):  # no champion yet: the gate applies only the floors
-        jsonio.write(dest / paths.release_record(env), release.empty(env))
-
-
-def make_project(base: Path, weeks: int = TINY_WEEKS, rows_per_week: int = TINY_ROWS_PER_WEEK) -> Project:
-    """A committed project with tiny generated data tracked by DVC and pushed to a local remote."""
-    origin, work = base / "origin.git", base / "work"
-    env = tool_env(base)
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, env=env)
-    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, env=env, capture_output=True)
-    project = Project(work, env)
-    project.git("checkout", "-q", "-b", "main")
-    _copy_template(work)
-    project.write_params(tiny_params())
-    project.dvc("init", "-q")
-    project.dvc("config", "core.analytics", "false")
-    project.dvc("remote", "add", "-d", "local", str(base / "dvc-remote"))
-    project.rollgate("data", "generate", "--weeks", str(weeks), "--rows-per-week", str(rows_per_week))
-    project.dvc("add", "-q", "data")
-    project.dvc("push", "-q")
-    project.commit("tiny project with generated data")
-    project.git("push", "-q", "origin", "main")
-    return project
+@pytest.fixture(scope="session")
+def seed_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The tiny project, built once per session (per xdist worker): never change it, copy it."""
+    return make_project(tmp_path_factory.mktemp("seed"))
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    return make_project(tmp_path)
+def project(seed_project: Project, tmp_path: Path) -> Project:
+    """A fresh copy of the seed project for one test."""
+    return copy_project(seed_project, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A tiny project whose pipeline has run once and been committed (shared by a module's tests)."""
-    project = make_project(tmp_path_factory.mktemp("reproduced"))
-    project.dvc("repro", "-q", "--single-item", "dvc.yaml")
-    project.dvc("push", "-q")
-    project.commit("reproduce the pipeline")
-    return project
+def reproduced(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the seed whose pipeline has run once and been committed (shared by a module's tests)."""
+    return reproduce(copy_project(seed_project, tmp_path_factory.mktemp("reproduced")))
+
+
+@pytest.fixture(scope="session")
+def schemas() -> Path:
+    """The strict JSON Schemas of the custom resources: `../shared/schemas` beside the checkout, else the
+    `.schemas/` that `make schemas` writes. Missing, a `requires_schemas` test skips on a developer's
+    machine and fails under `make test` (ROLLGATE_REQUIRE_SCHEMAS=1) and in CI."""
+    for candidate in (ROOT.parent / "shared" / "schemas", ROOT / ".schemas"):
+        if candidate.is_dir() and any(candidate.glob("*/*.json")):
+            return candidate
+    why = "no strict schemas: ../shared/schemas is not beside the checkout and `make schemas` has not run"
+    if os.environ.get("ROLLGATE_REQUIRE_SCHEMAS") or os.environ.get("CI") == "true":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test says what kind it is; one without a kind marker is a collection error."""
+    unmarked = [item.nodeid for item in items if not any(item.get_closest_marker(k) for k in KINDS)]
+    if unmarked:
+        raise pytest.UsageError(f"tests without a kind marker ({', '.join(KINDS)}): {', '.join(unmarked[:10])}")
+    unwired = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("requires_schemas") and "schemas" not in getattr(item, "fixturenames", ())
+    ]
+    if unwired:
+        raise pytest.UsageError(f"requires_schemas tests must use the `schemas` fixture: {', '.join(unwired[:10])}")

@@ -12,23 +12,35 @@ from rollgate.contracts.errors import RollgateError
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from rollgate.data.generate import GenerateOptions
-    from rollgate.pipeline import generate
+    from rollgate.contracts import paths
+    from rollgate.data import generate
 
-    generate.run(
-        args.root, GenerateOptions(args.seed, args.weeks, args.start_week, args.shift, args.rows_per_week), args.out
-    )
+    options = generate.GenerateOptions(args.seed, args.weeks, args.start_week, args.shift, args.rows_per_week)
+    generate.write(args.out or args.root / paths.BATCHES_DIR, options)
 
 
-def _stage(name: str) -> Callable[[argparse.Namespace], None]:
-    def call(args: argparse.Namespace) -> None:
-        from importlib import import_module
+def _validate(args: argparse.Namespace) -> None:
+    from rollgate.pipeline import validate
 
-        module = import_module(f"rollgate.pipeline.{name}")
-        kwargs = {"track": not args.no_track} if hasattr(args, "no_track") else {}
-        module.run(args.root, **kwargs)
+    validate.run(args.root)
 
-    return call
+
+def _prepare(args: argparse.Namespace) -> None:
+    from rollgate.pipeline import prepare
+
+    prepare.run(args.root)
+
+
+def _train(args: argparse.Namespace) -> None:
+    from rollgate.pipeline import train
+
+    train.run(args.root, track=not args.no_track)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from rollgate.pipeline import evaluate
+
+    evaluate.run(args.root, track=not args.no_track)
 
 
 def _gate(args: argparse.Namespace) -> int:
@@ -69,16 +81,21 @@ def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _render(args: argparse.Namespace) -> None:
-    from rollgate.delivery import manifests
+    from rollgate.manifests import argocd, render
 
-    for path in manifests.render_command(args.root, args.env, args.release, args.out, args.argocd):
+    written = (
+        argocd.render(args.root, args.out)
+        if args.argocd
+        else render.render_env(args.root, args.env, args.release, args.out)
+    )
+    for path in written:
         print(path)
 
 
 def _check_manifests(args: argparse.Namespace) -> int:
-    from rollgate.delivery import manifests
+    from rollgate.manifests import check
 
-    return manifests.check_command(args.root, args.schemas)
+    return check.run(args.root, args.schemas)
 
 
 def _manifests_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,9 +114,9 @@ def _manifests_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from rollgate import demo
+    from rollgate.demo import job
 
-    demo.run(args.root)
+    job.run(args.root)
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -159,16 +176,17 @@ def parser() -> argparse.ArgumentParser:
     with contextlib.suppress(ImportError):  # an install of `.[serve]` alone has no pandera: no `data` command
         _data_parser(sub)
 
-    for name, text in (
-        ("validate", "check the raw data against its contract"),
-        ("prepare", "time-based train / holdout split"),
-        ("train", "fit the model, write models/, log to MLflow"),
-        ("evaluate", "holdout metrics, segments, latency and plots"),
-    ):
+    stages: tuple[tuple[str, str, Callable[[argparse.Namespace], None]], ...] = (
+        ("validate", "check the raw data against its contract", _validate),
+        ("prepare", "time-based train / holdout split", _prepare),
+        ("train", "fit the model, write models/, log to MLflow", _train),
+        ("evaluate", "holdout metrics, segments, latency and plots", _evaluate),
+    )
+    for name, text, func in stages:
         stage = sub.add_parser(name, help=text)
         if name in ("train", "evaluate"):
             stage.add_argument("--no-track", action="store_true", help="do not log to MLflow")
-        stage.set_defaults(func=_stage(name))
+        stage.set_defaults(func=func)
 
     gate = sub.add_parser("gate", help="judge the challenger against the champion; writes gate.json")
     gate.add_argument("--check", action="store_true", help="exit non-zero unless gate.json allows deployment")

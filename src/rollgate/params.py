@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rollgate.contracts import strict_yaml
 from rollgate.contracts.errors import ParamsError
 
 
@@ -138,49 +138,21 @@ class Params(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
-    msg = error["msg"]
-    if error["type"] == "extra_forbidden":
-        msg = "unknown key"
-    got = "" if error["type"] in ("extra_forbidden", "missing") else f" (got {error['input']!r})"
-    return f"{key}: {msg}{got}"
-
-
 def parse(raw: Any, source: str = "params.yaml") -> Params:
     """Validate an already-loaded mapping; every error names `source` and the dotted key."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ParamsError(f"{source}: top level must be a mapping of sections, got {type(raw).__name__}")
-    # YAML sequences arrive as lists; the frozen model stores tuples.
-    try:
-        return Params.model_validate(_tuples(raw))
-    except ValidationError as exc:
-        problems = "\n  ".join(_describe(dict(e)) for e in exc.errors())
-        raise ParamsError(f"{source}: invalid parameters:\n  {problems}") from None
-
-
-def _tuples(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
+    return strict_yaml.validate(Params.model_validate, {} if raw is None else raw, source, "parameters", ParamsError)
 
 
 def load(path: Path) -> Params:
     """Read and validate `params.yaml`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ParamsError(f"{path}: cannot read ({exc.strerror})") from exc
-    except UnicodeDecodeError as exc:
-        raise ParamsError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ParamsError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-    return parse(raw, str(path))
+    return parse(strict_yaml.load(path, ParamsError), str(path))
+
+
+def flatten(mapping: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as `{"section.key": value}`: how MLflow logs params and the PR report diffs them."""
+    if not isinstance(mapping, dict):
+        return {prefix: mapping}
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import Project
+from tests.helpers import Project
 
 pytestmark = [pytest.mark.data, pytest.mark.integration]
 

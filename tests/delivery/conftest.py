@@ -1,118 +1,40 @@
-"""One real delivery story, run once per session and shared by the promotion and rollback tests.
-
-stump v1 promoted (first deployment) -> logistic regression v2 promoted -> `rollgate rollback`
-(v2 withdrawn; a stale `promote` verdict for it is refused) -> the gate rejects v2 -> the params
-commit reverted: v1 again, same_model -> v3 promoted -> its params commit reverted: v1 from the
-run cache, gated and promoted as `rollback`.
-Tests that write go to a `fork`: a copy of the work tree with its own bare origin.
-"""
+"""The delivery story fixture: run once per session, shared by the promotion, preview and rollback tests."""
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from rollgate.contracts import model_metadata, paths, verdict
-from tests.conftest import Project, make_project, tiny_params
-
-# A one-split stump is a champion a logistic regression beats clearly even on a tiny holdout;
-# latency is not what these tests are about.
-GATE: dict[str, object] = {
-    "latency": {"budget_ratio": 50.0, "rows": 200, "repeats": 3},
-    "floors": {"roc_auc": 0.55, "average_precision": 0.02},
-}
-STUMP = tiny_params(train={"hist_gradient_boosting": {"max_iter": 1, "max_leaf_nodes": 2}}, gate=GATE)
-LINEAR = tiny_params(train={"estimator": "logistic_regression"}, gate=GATE)
-LINEAR_SOFT = tiny_params(train={"estimator": "logistic_regression", "logistic_regression": {"C": 0.05}}, gate=GATE)
-REPRO = ("repro", "--single-item", "dvc.yaml")
-MANIFESTS = Path("manifests/prod")
-
-
-def manifests(project: Project, env: str = "prod") -> dict[str, bytes]:
-    """Every file under manifests/<env>/, by relative path."""
-    base = project.path / "manifests" / env
-    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
-
-
-def sha_on_disk(project: Project) -> str:
-    return model_metadata.read(project.path / paths.MODEL_METADATA).sha256
-
-
-def head(project: Project) -> str:
-    return project.git("rev-parse", "HEAD").stdout.strip()
-
-
-def state(project: Project) -> tuple[str, str]:
-    """HEAD and `git status --porcelain`: what a refused command must leave unchanged."""
-    return head(project), project.git("status", "--porcelain", "--untracked-files=all").stdout
-
-
-def repro(project: Project) -> tuple[verdict.Verdict, str]:
-    out = project.dvc(*REPRO).stdout
-    return verdict.read(project.path / paths.GATE_VERDICT), out
-
-
-def commit_params(project: Project, params: dict[str, Any], message: str) -> str:
-    """A params-only commit pushed to origin, like a merged pull request (dvc.lock follows on merge)."""
-    project.write_params(params)
-    project.git("add", "params.yaml")
-    project.git("commit", "-q", "-m", message)
-    project.git("push", "-q", "origin", "HEAD:main")
-    return head(project)
-
-
-def revert(project: Project, commit: str) -> str:
-    project.git("revert", "--no-edit", commit)
-    project.git("push", "-q", "origin", "HEAD:main")
-    return head(project)
-
-
-def fork(project: Project, dest: Path) -> Project:
-    """A copy of the work tree (DVC cache included) with a copy of its bare origin as `origin`."""
-    shutil.copytree(project.path.parent / "origin.git", dest / "origin.git")
-    shutil.copytree(project.path, dest / "work", symlinks=True)
-    copy = Project(dest / "work", project.env)
-    copy.git("remote", "set-url", "origin", str(dest / "origin.git"))
-    return copy
-
-
-@dataclass
-class Story:
-    project: Project
-    seen: dict[str, Any] = field(default_factory=dict)
-
-
-def _promote(project: Project, story: Story, key: str) -> None:
-    before = state(project)
-    done = project.rollgate("promote", "--env", "prod", check=False)
-    story.seen[key] = {"done": done, "before": before, "after": state(project), "manifests": manifests(project)}
-
-
-def _start(base: Path) -> Project:
-    project = make_project(base)
-    project.write_params(STUMP)
-    project.commit("a stump to start with")
-    project.git("push", "-q", "origin", "main")
-    return project
+from rollgate.contracts import paths, verdict
+from tests.delivery.story import (
+    LINEAR,
+    LINEAR_SOFT,
+    Story,
+    commit_params,
+    head,
+    manifests,
+    promote_step,
+    repro,
+    revert,
+    sha_on_disk,
+    start,
+    state,
+)
+from tests.helpers import Project
 
 
 @pytest.fixture(scope="session")
-def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
-    project = _start(tmp_path_factory.mktemp("story"))
+def story(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Story:
+    project = start(seed_project, tmp_path_factory.mktemp("story"))
     story = Story(project)
     seen = story.seen
     seen["v1_verdict"], _ = repro(project)
     seen["v1"] = sha_on_disk(project)
     seen["S1"] = head(project)
-    _promote(project, story, "P1")  # dvc.lock and gate.json are carried by the promotion commit
+    promote_step(project, story, "P1")  # dvc.lock and gate.json are carried by the promotion commit
     seen["S2"] = commit_params(project, LINEAR, "logistic regression")
     seen["v2_verdict"], _ = repro(project)
     seen["v2"] = sha_on_disk(project)
-    _promote(project, story, "P2")
+    promote_step(project, story, "P2")
     seen["status_after_P2"] = project.dvc("status", "--json").stdout.strip()
     before = state(project)
     seen["rollback"] = project.rollgate("rollback", "--env", "prod", check=False)
@@ -120,19 +42,19 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     seen["after_rollback"] = manifests(project)
     # The gate has no run cache: it judges afresh and sees the withdrawal in git history.
     seen["withdrawn_verdict"], seen["withdrawn_repro"] = repro(project)
-    _promote(project, story, "withdrawn")
+    promote_step(project, story, "withdrawn")
     # A verdict gated before the rollback landed (a stale CI run) says `promote` for v2: refused too.
     verdict.write(project.path / paths.GATE_VERDICT, seen["v2_verdict"])
-    _promote(project, story, "replayed")
+    promote_step(project, story, "replayed")
     verdict.write(project.path / paths.GATE_VERDICT, seen["withdrawn_verdict"])
     seen["S2_reverted"] = revert(project, seen["S2"])
     seen["same_verdict"], _ = repro(project)
-    _promote(project, story, "same")
+    promote_step(project, story, "same")
     seen["S3"] = commit_params(project, LINEAR_SOFT, "logistic regression, stronger regularisation")
     seen["v3_verdict"], _ = repro(project)
     seen["v3"] = sha_on_disk(project)
-    _promote(project, story, "P3")
+    promote_step(project, story, "P3")
     seen["S3_reverted"] = revert(project, seen["S3"])
     seen["rollback_verdict"], seen["rollback_repro"] = repro(project)
-    _promote(project, story, "P4")
+    promote_step(project, story, "P4")
     return story

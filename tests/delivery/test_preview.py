@@ -10,8 +10,8 @@ import yaml
 
 from rollgate.contracts import paths, verdict
 from rollgate.delivery import preview
-from rollgate.delivery.config import load_deploy_config
-from tests.delivery.conftest import LINEAR_SOFT, Story, commit_params, fork, repro, state
+from rollgate.manifests.deploy_config import load_deploy_config
+from tests.delivery.story import LINEAR_SOFT, Story, commit_params, fork, repro, state
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from rollgate.contracts import paths, release, trailers
-from tests.conftest import BIN, Project, tiny_params
-from tests.delivery.conftest import (
+from tests.delivery.story import (
     GATE,
     LINEAR_SOFT,
     MANIFESTS,
@@ -27,6 +26,7 @@ from tests.delivery.conftest import (
     sha_on_disk,
     state,
 )
+from tests.helpers import BIN, Project, tiny_params
 
 pytestmark = pytest.mark.integration
 

@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from rollgate.contracts import paths
-from rollgate.delivery import history
-from tests.conftest import Project
-from tests.delivery.conftest import MANIFESTS, Story, fork, head, manifests, state
+from rollgate.adapters import history
+from tests.delivery.story import MANIFESTS, Story, fork, head, manifests, state
+from tests.helpers import Project
 
 pytestmark = pytest.mark.integration
 
 
 def _withdrawn(project: Project) -> frozenset[str]:
-    return history.read(project.path, "prod", Path(paths.release_record("prod"))).withdrawn
+    return history.read(project.path, "prod").withdrawn
 
 
 def test_rollback_restores_the_previous_manifests_byte_for_byte(story: Story) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -65,12 +66,24 @@ def test_prediction_log_is_sampled_bounded_and_written(tmp_path: Path, tiny_mode
     assert lines[0]["inputs"] == tiny_model.rows(2)[0]
 
 
-def test_prediction_log_never_fails_a_request(tmp_path: Path) -> None:
-    log = PredictionLog(str(tmp_path / "no" / "such" / "dir" / "p.jsonl"), 1.0, "0" * 64)
-    log.start()
-    time.sleep(0.1)
-    log.offer("r", {"a": [1]}, np.array([0.5]), [1])  # the writer gave up: this is a no-op, never an error
-    log.close()
+def test_prediction_log_never_fails_a_request(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "p.jsonl"
+    log = PredictionLog(str(target), 1.0, "0" * 64, capacity=10)
+
+    def messages() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "rollgate.serve"]
+
+    with caplog.at_level(logging.ERROR, logger="rollgate.serve"):
+        log.start()
+        deadline = time.monotonic() + 10
+        while not messages() and time.monotonic() < deadline:  # the writer gives up on its own
+            time.sleep(0.01)
+        for _ in range(100):  # ten times the queue: all no-ops now, never an error, nothing queued
+            log.offer("r", {"a": [1]}, np.array([0.5]), [1])
+        log.close()
+    assert log.dropped == 0 and not target.exists()
+    (message,) = messages()
+    assert message.startswith(f"prediction log disabled: cannot open {target}")
 
 
 def test_columns_format_rejects_ragged_columns() -> None:

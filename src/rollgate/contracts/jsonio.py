@@ -11,9 +11,19 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
+from rollgate.contracts import atomic
 from rollgate.contracts.errors import ContractError
 
-_SCHEMAS = ("feature-contract", "model-metadata", "prepare-manifest", "release", "verdict")
+_SCHEMAS = (
+    "evaluation",
+    "feature-contract",
+    "model-metadata",
+    "prepare-manifest",
+    "release",
+    "validate-summary",
+    "validation-report",
+    "verdict",
+)
 
 
 def dumps(obj: Any) -> str:
@@ -23,10 +33,7 @@ def dumps(obj: Any) -> str:
 
 def write(path: Path, obj: Any) -> None:
     """Write `obj` atomically, so a crash never leaves half a file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dumps(obj), encoding="utf-8")
-    tmp.replace(path)
+    atomic.write_text(path, dumps(obj))
 
 
 @cache

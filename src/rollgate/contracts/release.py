@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rollgate.contracts import jsonio
+from rollgate.contracts import jsonio, paths
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.features import FeatureContract
 
@@ -108,3 +108,14 @@ def loads(text: str, source: str) -> Release | None:
         raise ContractError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
     jsonio.check(raw, SCHEMA, source)
     return None if raw["model"] is None else Release.from_dict(raw)
+
+
+def read_env(root: Path, env: str) -> Release | None:
+    """The env's champion, None before its first deployment; a missing or corrupt record is an error."""
+    path = root / paths.release_record(env)
+    if not path.exists():
+        raise ContractError(
+            f"{paths.release_record(env)}: no release record. Before the first deployment it must say so: "
+            f'{{"schema_version": {SCHEMA_VERSION}, "env": "{env}", "model": null}}'
+        )
+    return read(path)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from rollgate.contracts import atomic
 from rollgate.data.schema import CHANNELS, COUNTRIES, MAX_AMOUNT, MAX_DISTANCE_KM, MERCHANT_CATEGORIES
 
 Shift = Literal["none", "amount_inflation", "online_surge", "fraud_wave"]
@@ -128,3 +132,19 @@ def generate(options: GenerateOptions) -> dict[str, pd.DataFrame]:
         batch_name(w): generate_week(w, options.seed, options.shift, options.rows_per_week)
         for w in range(options.start_week, options.start_week + options.weeks)
     }
+
+
+def write(target: Path, options: GenerateOptions) -> list[Path]:
+    """Write the example's weekly batches into `target`; files of the same weeks are replaced byte for byte."""
+    written = []
+    for name, frame in generate(options).items():
+        path = target / name
+        with atomic.replacing(path) as tmp:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+        written.append(path)
+    rows = sum(pq.read_metadata(p).num_rows for p in written)
+    print(
+        f"data generate: {len(written)} weekly batches, {rows} rows (seed {options.seed}, shift {options.shift}) "
+        f"-> {target}"
+    )
+    return written

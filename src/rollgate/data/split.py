@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from rollgate.contracts.errors import RollgateError
-from rollgate.data.schema import TIMESTAMP
+from rollgate.data.schema import LABEL, TIMESTAMP
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,16 @@ def time_split(df: pd.DataFrame, holdout_weeks: int) -> Split:
         holdout=df.loc[in_holdout].reset_index(drop=True),
         holdout_start=start,
     )
+
+
+def manifest(split: Split, data_md5: str) -> dict[str, Any]:
+    """`artifacts/prepared/manifest.json`: what was split, and how."""
+    return {
+        "data_md5": data_md5,
+        "rows": len(split.train) + len(split.holdout),
+        "train_rows": len(split.train),
+        "train_positives": int(split.train[LABEL].sum()),
+        "holdout_rows": len(split.holdout),
+        "holdout_positives": int(split.holdout[LABEL].sum()),
+        "holdout_start": split.holdout_start.isoformat(),
+    }

@@ -55,6 +55,16 @@ class Report:
             "failures": [f.to_dict() for f in self.failures],
         }
 
+    def metrics(self, data_md5: str) -> dict[str, Any]:
+        """`reports/validate.json`, the DVC metric written when validation passed."""
+        return {
+            "passed": True,
+            "rows": self.rows,
+            "files": self.files,
+            "label_rate": self.label_rate,
+            "data_md5": data_md5,
+        }
+
     def summary(self) -> str:
         if self.passed:
             return f"validation passed: {self.rows} rows in {self.files} files, label rate {self.label_rate:.4f}"

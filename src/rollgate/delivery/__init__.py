@@ -1,1 +1,2 @@
-"""Git-side delivery: release records, history of what ran where, and (later) render and promote."""
+"""Promotion and rollback on git: preconditions, the release record, the commit message, landing the
+commit, and the preview of what merging would change."""

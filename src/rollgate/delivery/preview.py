@@ -3,14 +3,15 @@ never into manifests/) and the rollout plan in words. Used by `make demo` and th
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rollgate.adapters import git
 from rollgate.contracts import jsonio, paths, release, verdict
-from rollgate.delivery import checks, record, render
-from rollgate.delivery.check import diff
-from rollgate.delivery.config import DeployConfig, load_deploy_config
+from rollgate.delivery import preconditions, record
+from rollgate.manifests import render
+from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
+from rollgate.manifests.diff import diff
 
 
 def plan_in_words(cfg: DeployConfig) -> str:
@@ -36,12 +37,6 @@ def plan_in_words(cfg: DeployConfig) -> str:
     return "\n".join(steps)
 
 
-def _head(root: Path) -> str:
-    """The commit the model on disk was built at (zeros outside a repository with commits)."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
-    return head.stdout.strip() or "0" * 40
-
-
 def manifest_diff(root: Path, env: str) -> str:
     """The diff merging would apply to manifests/<env>/ (empty when none), as promotion would decide it.
 
@@ -54,14 +49,14 @@ def manifest_diff(root: Path, env: str) -> str:
         return ""
     cfg = load_deploy_config(root, env)
     pinned = release.read(root / paths.release_record(env))
-    meta, md5 = checks.model_on_disk(root)
+    meta, md5 = preconditions.model_on_disk(root)
     if pinned is not None and pinned.model.sha256 == meta.sha256:
         rel = record.refresh(pinned, storage_base=cfg.model_storage_base, image=cfg.image.pinned())
     elif found.verdict == "same_model":
         return ""
     else:
         rel = record.build(
-            record.Candidate(meta, md5, checks.evaluation(root), _head(root)),
+            record.Candidate(meta, md5, preconditions.evaluation(root), git.head_or_none(root) or "0" * 40),
             env=env,
             verdict=found.verdict,
             champion_sha256=pinned.model.sha256 if pinned else None,

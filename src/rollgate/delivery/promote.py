@@ -1,7 +1,7 @@
 """`rollgate promote --env ENV`: pin the gated model in `manifests/<env>/` with one commit, pushed.
 
 Order, chosen so that every failure leaves a consistent state:
-1. check (read-only): verdict, digests, withdrawal, source commit, work tree (`checks.inspect`);
+1. check (read-only): verdict, digests, withdrawal, source commit, work tree (`preconditions.inspect`);
 2. register the exact artifact bytes in MLflow (idempotent; a failure stops here, nothing written)
    and record the version in the release record;
 3. render the manifests and the record into a temporary directory, then move them into place,
@@ -18,16 +18,18 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+from rollgate.adapters import registry
 from rollgate.contracts import paths, release
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.release import Image, Release
-from rollgate.delivery import checks, config, message, record, registry, render, workspace
-from rollgate.delivery.checks import Ready
+from rollgate.delivery import landing, message, preconditions, record
+from rollgate.delivery.preconditions import Ready
+from rollgate.manifests import deploy_config, render
 
 
 def _settings(root: Path, env: str) -> tuple[Image, str]:
     """The image pinned by digest and the model storage base of the environment's deploy config."""
-    deploy = config.load_deploy_config(root, env)
+    deploy = deploy_config.load_deploy_config(root, env)
     return deploy.image.pinned(), deploy.model_storage_base
 
 
@@ -69,7 +71,7 @@ def _deploy(root: Path, ready: Ready) -> str:
     rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
     with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
         staged = _stage(root, rel, Path(tmp) / env)
-        done = workspace.deliver(root, ready, staged, message.deploy(rel, ready.verdict))
+        done = landing.deliver(root, ready, staged, message.deploy(rel, ready.verdict))
     if done is None:
         return f"nothing to deploy: a concurrent promotion already pinned {rel.model.sha256[:12]} in {env}"
     return (
@@ -88,12 +90,12 @@ def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
         rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
     with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
         staged = _stage(root, rel, Path(tmp) / pinned.env)
-        changed = workspace.differences(staged, root / paths.release_record(pinned.env).parent)
+        changed = landing.differences(staged, root / paths.release_record(pinned.env).parent)
         if not changed:
             synced = _alias(root, rel, registered=registered)
             return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
-        checks.stale(root, pinned, ready.candidate.source_commit)
-        done = workspace.deliver(root, ready, staged, message.rerender(rel, changed))
+        preconditions.stale(root, pinned, ready.candidate.source_commit)
+        done = landing.deliver(root, ready, staged, message.rerender(rel, changed))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
     return (
         f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=registered)}"
@@ -109,7 +111,7 @@ def run(root: Path, env: str) -> str:
         RollgateError: a refusal (bad verdict, digest, withdrawn, stale, dirty tree, push rejected):
             nothing is committed and the work tree is as it was.
     """
-    ready = checks.inspect(root, env)
+    ready = preconditions.inspect(root, env)
     if ready.pinned is not None and ready.pinned.model.sha256 == ready.candidate.meta.sha256:
         return _rerender(root, ready, ready.pinned)
     return _deploy(root, ready)

@@ -1,7 +1,7 @@
 """`rollgate rollback --env ENV [--to COMMIT]`: `git revert` of a promotion commit, pushed.
 
 The revert keeps history and restores the previous manifests byte for byte; it also withdraws the
-reverted digest from the environment (see `delivery.history`), so the next merge cannot quietly ship
+reverted digest from the environment (see `adapters.history`), so the next merge cannot quietly ship
 it again. Only git is touched (no DVC, no MLflow): the registry alias follows on the next sync.
 """
 
@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollgate.adapters import git
 from rollgate.contracts import paths, release, trailers
 from rollgate.contracts.errors import RollgateError
-from rollgate.delivery import gitops
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,9 @@ class Promotion:
         return values[0] if values else None
 
 
-def _log(root: Path) -> list[tuple[str, str]]:
-    """(sha, message) of every commit reachable from HEAD, newest first."""
-    out = gitops.git(root, "log", "--format=%H%x1f%B%x1e")
-    return [(sha, text) for sha, _, text in (e.strip().partition("\x1f") for e in out.split("\x1e")) if sha]
-
-
 def promotions(root: Path, env: str) -> list[Promotion]:
     """The environment's promotion commits that no later commit reverted, newest first."""
-    commits = _log(root)
+    commits = git.commits(root)
     reverted = {trailers.reverted_commit(text) for _, text in commits}
     found = [(sha, text, trailers.parse(text)) for sha, text in commits if sha not in reverted]
     return [Promotion(sha, text.split("\n", 1)[0], t) for sha, text, t in found if env in t.get(trailers.ENV, [])]
@@ -47,7 +41,7 @@ def _target(root: Path, env: str, to: str | None) -> Promotion:
         if not live:
             raise RollgateError(f"nothing to revert: no promotion commit of {env} that is not reverted already")
         return live[0]
-    wanted = gitops.resolve(root, to)
+    wanted = git.resolve(root, to)
     for promotion in live:
         if promotion.commit == wanted:
             return promotion
@@ -79,16 +73,16 @@ def run(root: Path, env: str, to: str | None = None) -> str:
             every time; HEAD and the work tree are then as they were.
     """
     started = time.perf_counter()
-    dirty = [path for code, path in gitops.status(root) if code != "??"]
+    dirty = [path for code, path in git.status(root) if code != "??"]
     if dirty:
         raise RollgateError(f"the work tree has uncommitted changes ({', '.join(dirty[:5])}): commit or stash them")
     gone = _target(root, env, to)
-    orig = gitops.head(root)
-    gitops.revert(root, gone.commit)
+    orig = git.head(root)
+    git.revert(root, gone.commit)
     try:
-        gitops.push(root)
+        git.push(root)
     except RollgateError:
-        gitops.git(root, "reset", "-q", "--hard", orig)
+        git.git(root, "reset", "-q", "--hard", orig)
         raise
     elapsed = time.perf_counter() - started
     return f"{_describe(root, env, gone)}\nrollback of {env} took {elapsed:.2f} s (revert and push)"

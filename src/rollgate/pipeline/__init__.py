@@ -1,1 +1,1 @@
-"""One module per DVC stage — validate, prepare, train, evaluate — each thin: read, call the core, write."""
+"""One module per DVC stage — validate, prepare, train, evaluate, gate — each thin: read, call the core, write."""

@@ -11,36 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollgate import params as params_
-from rollgate.contracts import jsonio, paths
+from rollgate.adapters import dvc
+from rollgate.contracts import paths, reports
 from rollgate.contracts.errors import DataValidationError
-from rollgate.data import validation
-from rollgate.pipeline.dataset import dvc_dir_md5, read_batches, recorded_md5
+from rollgate.data import batches, validation
 
 
 def run(root: Path) -> validation.Report:
     params = params_.load(root / paths.PARAMS).validate_
-    df, origin, read_failures = read_batches(root / paths.BATCHES_DIR)
+    df, origin, read_failures = batches.read_batches(root / paths.BATCHES_DIR)
     files = len(origin["file"].unique()) + len(read_failures)
     report = validation.validate(df, origin, params, files=files, read_failures=read_failures)
-    jsonio.write(root / paths.VALIDATION_REPORT, report.to_dict())
+    reports.write_validation_report(root / paths.VALIDATION_REPORT, report.to_dict())
     if not report.passed:
         raise DataValidationError(f"{paths.BATCHES_DIR}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}")
-    data_md5 = dvc_dir_md5(root / paths.DATA_DIR)
-    recorded = recorded_md5(root / paths.DATA_DVC)
+    data_md5 = dvc.dir_md5(root / paths.DATA_DIR)
+    recorded = dvc.recorded_md5_of(root / paths.DATA_DVC)
     if data_md5 != recorded:
         raise DataValidationError(
             f"{paths.DATA_DIR}: its content (md5 {data_md5}) is not what {paths.DATA_DVC} records ({recorded}): "
             f"record the change with `dvc add {paths.DATA_DIR}` (or restore it with `dvc checkout`)"
         )
-    jsonio.write(
-        root / paths.VALIDATE_METRICS,
-        {
-            "passed": True,
-            "rows": report.rows,
-            "files": report.files,
-            "label_rate": report.label_rate,
-            "data_md5": data_md5,
-        },
-    )
+    reports.write_validate_summary(root / paths.VALIDATE_METRICS, report.metrics(data_md5))
     print(report.summary())
     return report

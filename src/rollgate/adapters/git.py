@@ -1,0 +1,189 @@
+"""The git adapter: every git command rollgate runs, each failure one clear error.
+
+Stages read lineage (`lineage`), the gate and promotion read history (`commits`, `show`), promotion
+and rollback write (`commit`, `revert`, `push`). Pushes are never forced. A rejected push is retried
+after fetching and replaying the local commit on top of the new upstream (a plain rebase unless the
+caller knows better); a push rejected every time is an error the caller answers by undoing its commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollgate.contracts.errors import RollgateError
+from rollgate.contracts.model_metadata import GitInfo
+
+PUSH_ATTEMPTS = 3
+
+
+class PushRejectedError(RollgateError):
+    """Every push attempt was refused; the caller undoes its local commit."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    remote: str
+    branch: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.remote}/{self.branch}"
+
+
+def _run(root: Path, args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False)
+
+
+def git(root: Path, *args: str, stdin: str | None = None) -> str:
+    """Run `git args` in `root`; its stdout, or a RollgateError naming the command and git's stderr."""
+    done = _run(root, args, stdin)
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip().splitlines()
+        raise RollgateError(f"`git {' '.join(args)}` failed: {' / '.join(why) or f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def head(root: Path) -> str:
+    return git(root, "rev-parse", "--verify", "HEAD").strip()
+
+
+def head_or_none(root: Path) -> str | None:
+    """HEAD's commit, or None outside a repository or before the first commit."""
+    done = _run(root, ["rev-parse", "--verify", "-q", "HEAD"])
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def lineage(root: Path, paths: tuple[str, ...] = ()) -> GitInfo:
+    """HEAD's commit and whether `paths` (default: the whole tree) differ from it; never raises."""
+    commit = head_or_none(root)
+    done = _run(root, ["status", "--porcelain", "--untracked-files=no", "--", *paths])
+    return GitInfo(commit=commit, dirty=bool(done.stdout.strip()) if done.returncode == 0 else True)
+
+
+def require_commit(root: Path, ref: str, what: str) -> str:
+    """The commit `ref` names, or an error saying `what` must be a commit of this repository."""
+    done = _run(root, ["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"])
+    if done.returncode != 0:
+        raise RollgateError(f"{what} {ref}: not a commit in this repository (fetch it first?)")
+    return done.stdout.strip()
+
+
+def show(root: Path, ref: str, path: str) -> str | None:
+    """A file's text at commit `ref`, or None when it did not exist there."""
+    done = _run(root, ["show", f"{ref}:{path}"])
+    return done.stdout if done.returncode == 0 else None
+
+
+def in_repository(root: Path) -> bool:
+    done = _run(root, ["rev-parse", "--is-inside-work-tree"])
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def commits(root: Path, *args: str, oldest_first: bool = False) -> list[tuple[str, str]]:
+    """(sha, full message) of the commits `git log args` lists, newest first unless `oldest_first`."""
+    order = ["--reverse"] if oldest_first else []
+    out = git(root, "log", *order, "--format=%H%x1f%B%x1e", *args)
+    found = (entry.strip().partition("\x1f") for entry in out.split("\x1e"))
+    return [(sha, text) for sha, _, text in found if sha]
+
+
+def resolve(root: Path, ref: str) -> str:
+    """The full commit id `ref` names (a short id, a branch, HEAD~2)."""
+    return git(root, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
+
+
+def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
+    """Whether `ancestor` is `descendant` or one of its ancestors (an unknown commit is an error)."""
+    done = _run(root, ["merge-base", "--is-ancestor", ancestor, descendant])
+    if done.returncode in (0, 1):
+        return done.returncode == 0
+    raise RollgateError(
+        f"`git merge-base --is-ancestor {ancestor} {descendant}` failed: {done.stderr.strip()} "
+        "(a shallow clone? fetch the full history)"
+    )
+
+
+def status(root: Path) -> list[tuple[str, str]]:
+    """(two-letter status, path) of every change in the work tree and index, untracked files included."""
+    out = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    entries, found = out.split("\0"), []
+    while entries:
+        entry = entries.pop(0)
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":  # a rename lists its source next
+            entries.pop(0)
+        found.append((code, path))
+    return found
+
+
+def commit(root: Path, paths: Sequence[str], message: str) -> str:
+    """Stage exactly `paths` (additions, edits, deletions) and commit them; the new HEAD."""
+    git(root, "add", "--all", "--", *paths)
+    git(root, "commit", "-q", "--no-verify", "-F", "-", "--", *paths, stdin=message)
+    return head(root)
+
+
+def revert(root: Path, commit_id: str) -> str:
+    """`git revert` one commit (history kept); on a conflict the revert is aborted and reported."""
+    done = _run(root, ["revert", "--no-edit", commit_id])
+    if done.returncode != 0:
+        _run(root, ["revert", "--abort"])
+        why = (done.stderr or done.stdout).strip().splitlines()
+        raise RollgateError(
+            f"`git revert {commit_id}` failed (later commits changed the same lines?): {' / '.join(why)}"
+        )
+    return head(root)
+
+
+def upstream(root: Path) -> Upstream:
+    """The branch HEAD pushes to: its configured upstream, else `origin/<current branch>`."""
+    done = _run(root, ["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"])
+    if done.returncode == 0 and "/" in done.stdout:
+        remote, branch = done.stdout.strip().split("/", 1)
+        return Upstream(remote, branch)
+    branch = git(root, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
+    return Upstream("origin", branch)
+
+
+def rebase(root: Path, onto: str) -> None:
+    """Replay local commits on `onto`; a conflict aborts the rebase and is reported."""
+    done = _run(root, ["rebase", "-q", onto])
+    if done.returncode != 0:
+        _run(root, ["rebase", "--abort"])
+        why = (done.stderr or done.stdout).strip().splitlines()
+        raise RollgateError(f"`git rebase {onto}` failed: {' / '.join(why)}")
+
+
+def push(root: Path, replay: Callable[[str], None] | None = None, attempts: int = PUSH_ATTEMPTS) -> Upstream:
+    """Push HEAD to its upstream branch, never forced: on rejection fetch, replay, try again.
+
+    Args:
+        root: the repository.
+        replay: puts the local commit on top of the fetched upstream ref (default: `git rebase`);
+            it raises to give up.
+        attempts: pushes tried before giving up.
+
+    Raises:
+        PushRejectedError: every attempt was refused (the local commit is left for the caller to undo).
+    """
+    up = upstream(root)
+    last = ""
+    for attempt in range(attempts):
+        done = _run(root, ["push", "--porcelain", up.remote, f"HEAD:refs/heads/{up.branch}"])
+        if done.returncode == 0:
+            return up
+        last = " / ".join((done.stderr or done.stdout).strip().splitlines())
+        if attempt + 1 < attempts:
+            git(root, "fetch", "-q", up.remote, up.branch)
+            (replay or (lambda ref: rebase(root, ref)))(up.ref)
+    raise PushRejectedError(f"`git push {up.remote} HEAD:{up.branch}` was rejected {attempts} times: {last}")
+
+
+def clone(source: Path, dest: Path) -> None:
+    """A fresh clone of `source`'s HEAD branch at `dest`."""
+    git(source, "clone", "--quiet", str(source.resolve()), str(dest.resolve()))

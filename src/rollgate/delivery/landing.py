@@ -1,0 +1,109 @@
+"""Putting staged manifests into the repository as one pushed commit, or leaving it exactly as it was.
+
+The manifests are rendered elsewhere, moved into `manifests/<env>/`, and committed with the
+pipeline outputs the promotion carries. When the push is rejected, the commit is rebuilt on top of
+the fetched upstream — not rebased line by line, since two promotions always touch the same lines —
+but only if upstream changed nothing outside `manifests/` since this run's commit and still pins a
+model whose source commit this run descends from. Any failure undoes the commit and restores the
+files the promotion touched.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+from rollgate.adapters import dvc, git
+from rollgate.contracts import paths, release
+from rollgate.delivery import preconditions
+from rollgate.delivery.preconditions import Ready
+
+MANIFESTS = "manifests"
+
+
+class _AlreadyThereError(Exception):
+    """Upstream already holds exactly these manifests (a concurrent run promoted the same thing)."""
+
+
+def differences(staged: Path, target: Path) -> list[str]:
+    """Files that differ between two directories of manifests, added and removed ones included."""
+    mine = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
+    theirs = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()} if target.exists() else set()
+    changed = {n for n in mine & theirs if not filecmp.cmp(staged / n, target / n, shallow=False)}
+    return sorted(changed | (mine ^ theirs))
+
+
+def _snapshot(root: Path, names: tuple[str, ...]) -> dict[str, bytes | None]:
+    return {n: (root / n).read_bytes() if (root / n).is_file() else None for n in names}
+
+
+def _restore(root: Path, saved: dict[str, bytes | None]) -> None:
+    for name, data in saved.items():
+        if data is None:
+            (root / name).unlink(missing_ok=True)
+        else:
+            (root / name).write_bytes(data)
+
+
+def _commit(root: Path, ready: Ready, staged: Path, text: str) -> str:
+    env = ready.verdict.env
+    target = root / paths.release_record(env).parent
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(staged, target)
+    # The new release record becomes the gate's recorded input: a no-op `dvc repro` then runs nothing.
+    dvc.commit_stage(root, "gate")
+    return git.commit(root, [target.relative_to(root).as_posix(), preconditions.DVC_LOCK, *ready.carried], text)
+
+
+def _replay(root: Path, ref: str, orig: str, job: tuple[Ready, Path, str, dict[str, bytes | None]]) -> None:
+    """Rebuild the promotion commit on the fetched upstream `ref`, or refuse."""
+    ready, staged, text, saved = job
+    env, source = ready.verdict.env, ready.candidate.source_commit
+    record = paths.release_record(env).as_posix()
+    preconditions.stale(root, release.loads(git.git(root, "show", f"{ref}:{record}"), f"{record}@{ref}"), source)
+    base = git.git(root, "merge-base", orig, ref).strip()
+    moved = [p for p in git.git(root, "diff", "--name-only", base, ref).split() if not p.startswith(f"{MANIFESTS}/")]
+    if moved:
+        raise preconditions.StaleSourceError(
+            f"main moved on since {source[:12]} ({', '.join(moved[:3])}{', ...' if len(moved) > 3 else ''}): "
+            "this run is stale; the run of the newer commit promotes"
+        )
+    git.git(root, "reset", "-q", "--hard", ref)
+    _restore(root, saved)
+    if not differences(staged, root / paths.release_record(env).parent):
+        raise _AlreadyThereError
+    pinned = release.read(staged / paths.release_record(env).name)
+    preconditions.withdrawn(root, env, pinned.model.sha256 if pinned else "")
+    _commit(root, ready, staged, text)
+
+
+def _undo(root: Path, orig: str, env: str, saved: dict[str, bytes | None]) -> None:
+    git.git(root, "reset", "-q", "--hard", orig)
+    git.git(root, "clean", "-fdq", "--", paths.release_record(env).parent.as_posix())
+    _restore(root, saved)
+
+
+def deliver(root: Path, ready: Ready, staged: Path, text: str) -> str | None:
+    """Commit `staged` as `manifests/<env>/` with the carried outputs and push; the pushed commit.
+
+    Returns:
+        The commit, or None when upstream already held exactly these manifests (nothing was pushed).
+
+    Raises:
+        RollgateError: any refusal or failure, after the repository was restored as it was.
+    """
+    orig = git.head(root)
+    saved = _snapshot(root, tuple(dict.fromkeys((*ready.carried, preconditions.DVC_LOCK))))
+    job = (ready, staged, text, saved)
+    try:
+        _commit(root, ready, staged, text)
+        git.push(root, replay=lambda ref: _replay(root, ref, orig, job))
+    except _AlreadyThereError:
+        _undo(root, orig, ready.verdict.env, saved)
+        return None
+    except BaseException:
+        _undo(root, orig, ready.verdict.env, saved)
+        raise
+    return git.head(root)

@@ -1,0 +1,146 @@
+"""What promotion verifies before it writes anything: each refusal is one clear error.
+
+The verdict on disk must judge exactly the model on disk, for this environment, against the model
+this environment pins; the digest must not be withdrawn; the source commit must descend from the one
+that produced the pinned model; the work tree may differ from HEAD only by the pipeline's outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from rollgate.adapters import dvc, git, history
+from rollgate.contracts import model_metadata, paths, release, reports, verdict
+from rollgate.contracts.errors import ArtifactError, ContractError, RollgateError
+from rollgate.contracts.model_metadata import ModelMetadata
+from rollgate.contracts.release import Release
+from rollgate.contracts.verdict import Verdict
+from rollgate.delivery.record import Candidate
+from rollgate.model import artifact
+
+DVC_LOCK = str(dvc.LOCK)
+# What `dvc repro` writes that git tracks: the promotion commit carries these when they changed.
+PIPELINE_FILES = frozenset({DVC_LOCK, str(paths.GATE_VERDICT)})
+PIPELINE_DIRS = (str(paths.EVALUATE_METRICS.parent), str(paths.MODEL_ARTIFACT.parent), str(paths.PREPARED_DIR.parent))
+
+
+class StaleSourceError(RollgateError):
+    """The run's source commit does not descend from the one that produced the pinned model."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Everything promotion checked: the verdict, the model on disk, what the env pins, what to carry."""
+
+    verdict: Verdict
+    candidate: Candidate
+    pinned: Release | None
+    carried: tuple[str, ...]  # changed pipeline outputs the promotion commit carries
+
+
+def _pipeline_output(path: str) -> bool:
+    if path in PIPELINE_FILES or path.startswith(f"{paths.EVALUATE_METRICS.parent}/"):
+        return True
+    name = PurePosixPath(path)
+    return name.name == ".gitignore" and name.parts[0] in PIPELINE_DIRS  # DVC lists its outputs there
+
+
+def work_tree(root: Path) -> tuple[str, ...]:
+    """The changed pipeline outputs; any other change (untracked files included) is a refusal."""
+    changes = git.status(root)
+    other = sorted(path for _, path in changes if not _pipeline_output(path))
+    if other:
+        shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        raise RollgateError(
+            f"the work tree has changes beyond the pipeline's outputs ({shown}): commit or remove them first; "
+            f"a promotion commit carries only manifests/ and {', '.join(sorted(PIPELINE_FILES))}, reports/"
+        )
+    return tuple(sorted(path for _, path in changes))
+
+
+def _verdict(root: Path, env: str) -> Verdict:
+    if not (root / paths.GATE_VERDICT).exists():
+        raise ContractError(f"{paths.GATE_VERDICT}: missing: run the pipeline (`make repro`) before promoting")
+    found = verdict.read(root / paths.GATE_VERDICT)
+    if found.env != env:
+        raise RollgateError(
+            f"{paths.GATE_VERDICT} judged the model for {found.env!r}, not {env!r}: set gate.env and re-run the gate"
+        )
+    return found
+
+
+def model_on_disk(root: Path) -> tuple[ModelMetadata, str]:
+    """The model's metadata and its dvc md5, after checking that file, metadata and dvc.lock agree."""
+    meta = model_metadata.read(root / paths.MODEL_METADATA)
+    data = (root / paths.MODEL_ARTIFACT).read_bytes()
+    if artifact.sha256_bytes(data) != meta.sha256:
+        raise ArtifactError(
+            f"digest mismatch: {paths.MODEL_ARTIFACT} has sha256 {artifact.sha256_bytes(data)}, "
+            f"{paths.MODEL_METADATA} says {meta.sha256}"
+        )
+    md5 = dvc.locked_md5(root, "train", str(paths.MODEL_ARTIFACT))
+    if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
+        raise ArtifactError(f"digest mismatch: {DVC_LOCK} records md5 {md5} for {paths.MODEL_ARTIFACT}, not its bytes")
+    return meta, md5
+
+
+def _judged(found: Verdict, meta: ModelMetadata) -> None:
+    judged = found.challenger.get("sha256")
+    if judged != meta.sha256:
+        raise RollgateError(
+            f"digest mismatch: {paths.GATE_VERDICT} judged {str(judged)[:12]}, but the model on disk is "
+            f"{meta.sha256[:12]}: re-run the gate (`make repro`)"
+        )
+
+
+def _deployable(found: Verdict, pinned: Release | None) -> None:
+    if not found.deployable:
+        failed = "; ".join(f"{r.criterion}: {r.message}" for r in found.failed) or "no criterion failed"
+        raise RollgateError(f"verdict {found.verdict!r} does not allow deployment (only promote, rollback): {failed}")
+    against = (found.champion or {}).get("sha256") or None
+    current = pinned.model.sha256 if pinned else None
+    if against != current:
+        raise RollgateError(
+            f"{paths.GATE_VERDICT} judged the model against {str(against)[:12]}, but "
+            f"{paths.release_record(found.env)} pins {str(current)[:12]}: re-run the gate (`make repro`)"
+        )
+
+
+def stale(root: Path, pinned: Release | None, source: str) -> None:
+    """Refuse a source commit that does not descend from the one that produced the pinned model."""
+    if pinned is not None and not git.is_ancestor(root, pinned.lineage.source_commit, source):
+        raise StaleSourceError(
+            f"stale source commit: {source[:12]} does not descend from {pinned.lineage.source_commit[:12]}, "
+            f"which produced the model {pinned.env} pins ({pinned.model.sha256[:12]}): a stale run never pins "
+            "an older model"
+        )
+
+
+def withdrawn(root: Path, env: str, sha256: str) -> None:
+    if sha256 in history.read(root, env).withdrawn:
+        raise RollgateError(
+            f"withdrawn digest: {sha256[:12]} was withdrawn from {env} by the revert of its promotion; only a "
+            f"commit with the trailer `Rollgate-Reallow: {sha256}` allows it again"
+        )
+
+
+def evaluation(root: Path) -> dict[str, float]:
+    """The holdout metrics the evaluate stage wrote for the model on disk."""
+    return reports.read_evaluation(root / paths.EVALUATE_METRICS)
+
+
+def inspect(root: Path, env: str) -> Ready:
+    """Every check promotion makes before it writes; raises on the first refusal."""
+    carried = work_tree(root)
+    found = _verdict(root, env)
+    meta, md5 = model_on_disk(root)
+    pinned = release.read_env(root, env)
+    _judged(found, meta)
+    source = git.head(root)
+    if pinned is None or pinned.model.sha256 != meta.sha256:  # else: the pinned model, whatever the verdict
+        _deployable(found, pinned)
+        withdrawn(root, env, meta.sha256)
+        stale(root, pinned, source)
+    return Ready(found, Candidate(meta, md5, evaluation(root), source), pinned, carried)

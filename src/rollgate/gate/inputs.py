@@ -1,0 +1,131 @@
+"""The gate's evidence: champion and challenger scored on the same holdout, in the same run.
+
+Pure apart from the models' own computation: the gate stage loads the models, the holdout and the
+environment's history, and this module turns them into the `GateInputs` the decision judges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rollgate.contracts.errors import RollgateError
+from rollgate.contracts.features import FeatureContract
+from rollgate.gate import evidence, stats
+from rollgate.gate.decide import GateInputs
+from rollgate.model import latency
+from rollgate.model import metrics as m
+from rollgate.params import GateParams
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model with what identifies it: its digest, input contract and (for the champion) metrics."""
+
+    model: Any  # None when the model need not be loaded (no comparison happens)
+    sha256: str
+    features: FeatureContract
+    metrics: dict[str, float] | None = None  # recorded metrics (the release record's), if not scored
+
+
+@dataclass(frozen=True)
+class Past:
+    """What the environment ran before: from git history."""
+
+    deployed: frozenset[str]
+    withdrawn: frozenset[str]
+
+
+def _score(model: Any, holdout: pd.DataFrame, names: list[str], who: str) -> tuple[np.ndarray, list[str]]:
+    missing = [n for n in names if n not in holdout.columns]
+    if missing:
+        return np.full(len(holdout), np.nan), [f"{who}: holdout lacks its input columns {missing}"]
+    scores: np.ndarray = model.predict_proba(holdout[names])[:, 1]
+    return scores, []
+
+
+def _metrics(y: np.ndarray, scores: np.ndarray, who: str, fpr: float) -> tuple[dict[str, float], list[str]]:
+    try:
+        return m.headline(y, scores, fpr, where=f"{who} on the holdout"), []
+    except RollgateError as exc:
+        return {k: float("nan") for k in m.HEADLINE}, [str(exc)]
+
+
+def needs_champion_model(challenger_sha256: str, champion_sha256: str | None, past: Past) -> bool:
+    """Whether the champion must be loaded and scored: not for a first deployment, the same model or a
+    withdrawn one (the decision needs no comparison for those)."""
+    return champion_sha256 not in (None, challenger_sha256) and challenger_sha256 not in past.withdrawn
+
+
+def gather(
+    challenger: Candidate,
+    champion: Candidate | None,
+    *,
+    holdout: pd.DataFrame,
+    y: np.ndarray,
+    past: Past,
+    policy: GateParams,
+    fpr: float,
+) -> GateInputs:
+    """Everything the decision judges; `champion.model` is needed only when `needs_champion_model`."""
+    scores, problems = _score(challenger.model, holdout, challenger.features.names, "challenger")
+    metrics, more = _metrics(y, scores, "challenger", fpr)
+    base = {
+        "env": policy.env,
+        "challenger": evidence.ModelEvidence(challenger.sha256, metrics, challenger.features),
+        "withdrawn": past.withdrawn,
+        "deployed_before": past.deployed - past.withdrawn - {champion.sha256 if champion else None},
+    }
+    if champion is None or not needs_champion_model(challenger.sha256, champion.sha256, past):
+        champ = (
+            None
+            if champion is None
+            else evidence.ModelEvidence(champion.sha256, dict(champion.metrics or {}), champion.features)
+        )
+        return GateInputs(champion=champ, problems=tuple(problems + more), **base)  # type: ignore[arg-type]
+    return _against(
+        challenger, champion, holdout=holdout, y=y, scores=scores, problems=problems + more, base=base,
+        policy=policy, fpr=fpr,
+    )  # fmt: skip
+
+
+def _against(
+    challenger: Candidate,
+    champion: Candidate,
+    *,
+    holdout: pd.DataFrame,
+    y: np.ndarray,
+    scores: np.ndarray,
+    problems: list[str],
+    base: dict[str, Any],
+    policy: GateParams,
+    fpr: float,
+) -> GateInputs:
+    """The full comparison with a champion (same holdout, same run)."""
+    champ_scores, more = _score(champion.model, holdout, champion.features.names, "champion")
+    champ_metrics, even_more = _metrics(y, champ_scores, "champion", fpr)
+    problems = problems + more + even_more
+    comparison: stats.Difference | None = None
+    segments: tuple[evidence.SegmentEvidence, ...] = ()
+    if not problems:
+        try:
+            comparison = evidence.compare(y, champ_scores, scores, policy)
+            segments = evidence.segments(holdout, y, champ_scores, scores, policy)
+        except RollgateError as exc:
+            problems.append(f"comparison: {exc}")
+    rows = holdout.head(policy.latency.rows)
+    seconds = latency.paired_per_row_seconds(
+        champion.model, challenger.model, rows[champion.features.names], rows[challenger.features.names],
+        policy.latency.repeats,
+    )  # fmt: skip
+    return GateInputs(
+        champion=evidence.ModelEvidence(champion.sha256, champ_metrics, champion.features),
+        comparison=comparison,
+        segments=segments,
+        latency=evidence.Latency(*seconds),
+        problems=tuple(problems),
+        **base,
+    )

@@ -1,0 +1,1 @@
+"""Rendering and checking the Kubernetes manifests: deploy configs, templates, lint, strict schemas."""

@@ -1,0 +1,145 @@
+"""`configs/deploy/<env>.yaml`: where and how an environment runs the model, validated once.
+
+Like `params.yaml`: frozen pydantic models, unknown keys rejected, strict types, declared ranges, and
+an error that names the file and the dotted key. No secrets live here (tokens stay in Kubernetes
+Secrets and the CI's environment).
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rollgate.contracts import strict_yaml
+from rollgate.contracts.errors import ContractError
+from rollgate.contracts.release import Image
+
+CONFIG_DIR = Path("configs/deploy")
+_DNS = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ImageConfig(_Strict):
+    repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:[0-9]+)?[a-z0-9._/-]*$")]
+    digest: Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+    def pinned(self) -> Image:
+        """The image as the release record pins it."""
+        return Image(self.repository, self.digest)
+
+
+class Quantities(_Strict):
+    cpu: Annotated[str, Field(pattern=_QUANTITY)]
+    memory: Annotated[str, Field(pattern=_QUANTITY)]
+
+
+class Resources(_Strict):
+    requests: Quantities
+    limits: Quantities
+
+
+class ServerConfig(_Strict):
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    drain_seconds: Annotated[float, Field(ge=0, le=120)] = 5.0
+    grace_seconds: Annotated[float, Field(ge=1, le=600)] = 25.0
+
+
+class HpaConfig(_Strict):
+    min_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
+    target_cpu_utilization: Annotated[int, Field(ge=10, le=100)] = 70
+
+    @model_validator(mode="after")
+    def _bounds(self) -> HpaConfig:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("max_replicas must be at least min_replicas")
+        return self
+
+
+class RolloutConfig(_Strict):
+    shadow_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    canary_weights: Annotated[tuple[int, ...], Field(min_length=1)] = (5, 25, 100)
+    pause_minutes: Annotated[int, Field(ge=0, le=1440)] = 10
+    progress_deadline_seconds: Annotated[int, Field(ge=60, le=7200)] = 600
+    rollback_window_revisions: Annotated[int, Field(ge=1, le=10)] = 3
+
+    @model_validator(mode="after")
+    def _weights(self) -> RolloutConfig:
+        w = self.canary_weights
+        if any(x < 1 or x > 100 for x in w) or any(b <= a for a, b in pairwise(w)):
+            raise ValueError(f"canary_weights must increase strictly within 1..100 (got {list(w)})")
+        if w[-1] != 100:
+            raise ValueError(f"canary_weights must end at 100: the last step is full traffic (got {list(w)})")
+        return self
+
+
+class AnalysisConfig(_Strict):
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://")]
+    interval_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    samples: Annotated[int, Field(ge=1, le=100)] = 5
+    failure_limit: Annotated[int, Field(ge=0, le=10)] = 1
+    min_requests: Annotated[int, Field(ge=1, le=10_000_000)] = 200
+    max_error_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    max_p99_ratio: Annotated[float, Field(ge=1.0, le=100.0)] = 1.25
+    max_rejection_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    max_score_shift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    max_positive_rate_shift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+
+
+class ArgoCdConfig(_Strict):
+    repo_url: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)")]
+    revision: Annotated[str, Field(min_length=1)] = "main"
+    project: Annotated[str, Field(pattern=_DNS)] = "rollgate"
+    destination_server: Annotated[str, Field(pattern=r"^https://")] = "https://kubernetes.default.svc"
+    github_repo: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+
+
+class DeployConfig(_Strict):
+    """Everything the manifests of one environment need besides the release record."""
+
+    env: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    app: Annotated[str, Field(pattern=_DNS)]
+    namespace: Annotated[str, Field(pattern=_DNS)]
+    host: Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")]
+    gateway: Annotated[str, Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]+\.[0-9]+$")] = "1.33.0"
+    image: ImageConfig
+    model_storage_base: Annotated[str, Field(pattern=r"^(https?|file)://")]
+    server: ServerConfig = ServerConfig()
+    resources: Resources
+    hpa: HpaConfig = HpaConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    analysis: AnalysisConfig
+    argocd: ArgoCdConfig
+
+
+def path_of(env: str) -> Path:
+    return CONFIG_DIR / f"{env}.yaml"
+
+
+def parse(raw: Any, source: str) -> DeployConfig:
+    return strict_yaml.validate(DeployConfig.model_validate, raw, source, "deploy config", ContractError)
+
+
+def load_deploy_config(root: Path, env: str) -> DeployConfig:
+    """`configs/deploy/<env>.yaml`, validated; its `env` must be the file's name."""
+    path = root / path_of(env)
+    if not path.is_file():
+        known = ", ".join(environments(root)) or "none"
+        raise ContractError(f"{path_of(env)}: no such environment (configured: {known})")
+    config = parse(strict_yaml.load(path, ContractError, str(path_of(env))), str(path_of(env)))
+    if config.env != env:
+        raise ContractError(f"{path_of(env)}: env: {config.env!r} does not match the file name {env!r}")
+    return config
+
+
+def environments(root: Path) -> list[str]:
+    """Every configured environment, sorted."""
+    return sorted(p.stem for p in (root / CONFIG_DIR).glob("*.yaml"))

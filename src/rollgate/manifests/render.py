@@ -1,0 +1,134 @@
+"""Rendering the manifests of an environment: Jinja2 templates, deterministic, one object per file.
+
+Jinja's delimiters are `[[ ]]`, `[% %]` and `[# #]` here, so the `{{args.x}}` placeholders of Argo
+Rollouts and the Go templates of the notification engines pass through untouched, and a leftover
+Jinja token is unambiguous (`rollgate.manifests.lint` looks for it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import jinja2
+
+from rollgate.contracts import atomic, jsonio, paths
+from rollgate.contracts.errors import ContractError
+from rollgate.contracts.release import Release
+from rollgate.contracts.release import read as read_release
+from rollgate.manifests import analysis, lint
+from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
+
+RELEASE_FILE = "release.json"  # written by promotion beside the rendered files, never by render
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("rollgate.manifests", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # YAML, not HTML
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        block_start_string="[%",
+        block_end_string="%]",
+        variable_start_string="[[",
+        variable_end_string="]]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+    )
+    env.filters["q"] = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    return env
+
+
+def configmap_name(cfg: DeployConfig, release: Release) -> str:
+    """`<app>-release-<hash>`: a new release record is a new name, so a new pod template."""
+    digest = hashlib.sha256(jsonio.dumps(release.to_dict()).encode()).hexdigest()[:10]
+    return f"{cfg.app}-release-{digest}"
+
+
+def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, str]]]:
+    """Output file name -> (template, extra context), in a fixed order."""
+    a = cfg.app
+    return {
+        f"{a}-serviceaccount.yaml": ("serviceaccount.yaml.j2", {}),
+        f"{a}-configmap.yaml": ("configmap.yaml.j2", {}),
+        f"{a}-stable-service.yaml": ("service.yaml.j2", {"role": "stable"}),
+        f"{a}-canary-service.yaml": ("service.yaml.j2", {"role": "canary"}),
+        f"{a}-virtualservice.yaml": ("virtualservice.yaml.j2", {}),
+        f"{a}-destinationrule.yaml": ("destinationrule.yaml.j2", {}),
+        f"{a}-analysistemplate.yaml": ("analysistemplate.yaml.j2", {}),
+        f"{a}-rollout.yaml": ("rollout.yaml.j2", {}),
+        f"{a}-horizontalpodautoscaler.yaml": ("horizontalpodautoscaler.yaml.j2", {}),
+        f"{a}-poddisruptionbudget.yaml": ("poddisruptionbudget.yaml.j2", {}),
+        f"{a}-networkpolicy.yaml": ("networkpolicy.yaml.j2", {}),
+        f"{a}-podmonitor.yaml": ("podmonitor.yaml.j2", {}),
+    }
+
+
+def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
+    jinja = environment()
+    labels = {"app": cfg.app, "app.kubernetes.io/part-of": "rollgate", "rollgate.dev/env": cfg.env}
+    base: dict[str, object] = {
+        "cfg": cfg,
+        "a": cfg.analysis,
+        "release": release,
+        "labels": json.dumps(labels),
+        "configmap_name": configmap_name(cfg, release),
+        "release_json": jsonio.dumps(release.to_dict()).rstrip("\n"),
+        "weights": list(cfg.rollout.canary_weights[:-1]),
+        "window": f"{2 * cfg.analysis.interval_seconds}s",
+        "metrics": analysis.criteria(),
+        "gateway_namespace": cfg.gateway.split("/")[0],
+        "termination_seconds": int(cfg.server.drain_seconds + cfg.server.grace_seconds) + 5,
+    }
+    base["analysis_step"] = jinja.get_template("_analysis_step.j2").render(base).rstrip("\n")
+    return base
+
+
+def render_texts(cfg: DeployConfig, release: Release) -> dict[str, str]:
+    """File name -> rendered text, the kustomization included. Pure: no files touched."""
+    if release.env != cfg.env:
+        raise ContractError(f"the release record is for {release.env!r}, the deploy config for {cfg.env!r}")
+    jinja, context = environment(), _context(cfg, release)
+    out = {}
+    for name, (template, extra) in _files(cfg).items():
+        out[name] = jinja.get_template(template).render({**context, **extra, "file": name})
+    kustomization = {**context, "file": "kustomization.yaml", "resources": list(out)}
+    out["kustomization.yaml"] = jinja.get_template("kustomization.yaml.j2").render(kustomization)
+    for name, text in out.items():
+        lint.check_text(name, text)
+    return out
+
+
+def write(texts: dict[str, str], out: Path) -> list[Path]:
+    """Write `texts` into `out`, removing rendered files that are no longer produced (not release.json)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(out.glob("*.yaml")):
+        if stale.name not in texts:
+            stale.unlink()
+    written = []
+    for name, text in texts.items():
+        path = out / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            atomic.write_text(path, text)
+        written.append(path)
+    return written
+
+
+def render(root: Path, env: str, release: Release | None, out: Path) -> list[Path]:
+    """Render every manifest of `env` for `release` into `out` (release.json is promotion's to write)."""
+    if release is None:
+        raise ContractError(f"{env} has no model yet (its release record pins none): nothing to render")
+    return write(render_texts(load_deploy_config(root, env), release), out)
+
+
+def render_env(root: Path, env: str, release_file: Path | None = None, out: Path | None = None) -> list[Path]:
+    """`rollgate render --env`: the env's manifests from its committed (or a given) release record."""
+    source = release_file or root / paths.release_record(env)
+    record = read_release(source)
+    if record is None:
+        raise ContractError(f"{source}: {env} has no model yet (release record pins none): nothing to render")
+    texts = render_texts(load_deploy_config(root, env), record)
+    return write(texts, out if out is not None else root / paths.release_record(env).parent)

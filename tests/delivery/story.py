@@ -1,0 +1,100 @@
+"""The real delivery story the promotion and rollback tests share (run once per session, in conftest).
+
+stump v1 promoted (first deployment) -> logistic regression v2 promoted -> `rollgate rollback`
+(v2 withdrawn; a stale `promote` verdict for it is refused) -> the gate rejects v2 -> the params
+commit reverted: v1 again, same_model -> v3 promoted -> its params commit reverted: v1 from the
+run cache, gated and promoted as `rollback`.
+Tests that write go to a `fork`: a copy of the work tree with its own bare origin.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rollgate.contracts import model_metadata, paths, verdict
+from tests.helpers import Project, copy_project, tiny_params
+
+# A one-split stump is a champion a logistic regression beats clearly even on a tiny holdout;
+# latency is not what these tests are about.
+GATE: dict[str, object] = {
+    "latency": {"budget_ratio": 50.0, "rows": 200, "repeats": 3},
+    "floors": {"roc_auc": 0.55, "average_precision": 0.02},
+}
+STUMP = tiny_params(train={"hist_gradient_boosting": {"max_iter": 1, "max_leaf_nodes": 2}}, gate=GATE)
+LINEAR = tiny_params(train={"estimator": "logistic_regression"}, gate=GATE)
+LINEAR_SOFT = tiny_params(train={"estimator": "logistic_regression", "logistic_regression": {"C": 0.05}}, gate=GATE)
+REPRO = ("repro", "--single-item", "dvc.yaml")
+MANIFESTS = Path("manifests/prod")
+
+
+def manifests(project: Project, env: str = "prod") -> dict[str, bytes]:
+    """Every file under manifests/<env>/, by relative path."""
+    base = project.path / "manifests" / env
+    return {p.relative_to(base).as_posix(): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def sha_on_disk(project: Project) -> str:
+    return model_metadata.read(project.path / paths.MODEL_METADATA).sha256
+
+
+def head(project: Project) -> str:
+    return project.git("rev-parse", "HEAD").stdout.strip()
+
+
+def state(project: Project) -> tuple[str, str]:
+    """HEAD and `git status --porcelain`: what a refused command must leave unchanged."""
+    return head(project), project.git("status", "--porcelain", "--untracked-files=all").stdout
+
+
+def repro(project: Project) -> tuple[verdict.Verdict, str]:
+    out = project.dvc(*REPRO).stdout
+    return verdict.read(project.path / paths.GATE_VERDICT), out
+
+
+def commit_params(project: Project, params: dict[str, Any], message: str) -> str:
+    """A params-only commit pushed to origin, like a merged pull request (dvc.lock follows on merge)."""
+    project.write_params(params)
+    project.git("add", "params.yaml")
+    project.git("commit", "-q", "-m", message)
+    project.git("push", "-q", "origin", "HEAD:main")
+    return head(project)
+
+
+def revert(project: Project, commit: str) -> str:
+    project.git("revert", "--no-edit", commit)
+    project.git("push", "-q", "origin", "HEAD:main")
+    return head(project)
+
+
+def fork(project: Project, dest: Path) -> Project:
+    """A copy of the work tree (DVC cache included) with copies of its bare origin and DVC remote."""
+    shutil.copytree(project.path.parent / "origin.git", dest / "origin.git")
+    shutil.copytree(project.path.parent / "dvc-remote", dest / "dvc-remote")
+    shutil.copytree(project.path, dest / "work", symlinks=True)
+    copy = Project(dest / "work", project.env)
+    copy.git("remote", "set-url", "origin", str(dest / "origin.git"))
+    return copy
+
+
+@dataclass
+class Story:
+    project: Project
+    seen: dict[str, Any] = field(default_factory=dict)
+
+
+def promote_step(project: Project, story: Story, key: str) -> None:
+    before = state(project)
+    done = project.rollgate("promote", "--env", "prod", check=False)
+    story.seen[key] = {"done": done, "before": before, "after": state(project), "manifests": manifests(project)}
+
+
+def start(seed: Project, base: Path) -> Project:
+    """The story's project: a copy of the session's seed with a stump as its first model."""
+    project = copy_project(seed, base)
+    project.write_params(STUMP)
+    project.commit("a stump to start with")
+    project.git("push", "-q", "origin", "main")
+    return project

@@ -1,0 +1,55 @@
+"""`make demo` on a tiny project: the pull-request job in a scratch clone, explained, the work tree untouched."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import Project, tiny_params
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project) -> None:
+    reproduced.dvc("checkout", "-q", "--force")
+    status_before = reproduced.git("status", "--porcelain").stdout
+    done = reproduced.rollgate("--root", str(reproduced.path), "demo")
+    out = done.stdout
+    for fragment in (
+        "what happened:",
+        "validation  passed",
+        "holdout",
+        "ROC AUC",
+        "models/model.skops",
+        "nothing ran: these exact inputs were built before",
+        "tracking",
+        "gate        promote in prod (no champion yet: floors only)",
+        "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
+        "merging would commit 14 files",
+        "+++ b/manifests/prod/fraud-detector-analysistemplate.yaml",
+        "more lines",
+        "2. canary: 5% of live traffic",
+        "serving smoke run:",
+        "POST /v1/predict (1 row)     -> 200",
+        "POST /invocations (MLflow)   -> 200",
+        "POST /v1/predict (invalid)   -> 422",
+        "SIGTERM -> exited 0",
+    ):
+        assert fragment in out, out
+    assert "8,000 rows in 4 batches" in out
+    assert reproduced.git("status", "--porcelain").stdout == status_before
+    assert (reproduced.path / ".demo/workspace/models/model.skops").is_file()
+
+
+def test_demo_of_a_committed_params_change_trains_gates_and_previews(reproduced: Project) -> None:
+    """What a pull request's job does, in the demo: the changed params train a challenger."""
+    reproduced.write_params(tiny_params(train={"hist_gradient_boosting": {"max_iter": 12}}))
+    reproduced.commit("a pull request: fewer boosting iterations")
+    try:
+        out = reproduced.rollgate("--root", str(reproduced.path), "demo").stdout
+    finally:
+        reproduced.git("reset", "-q", "--hard", "HEAD~1")
+    assert "train     ran" in out and "evaluate  ran" in out and "gate      ran" in out, out
+    assert re.search(r"tracking    MLflow run [0-9a-f]{32} in ", out), out
+    assert "delivery preview for prod" in out and "rollout plan:" in out
