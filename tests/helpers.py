@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,3 +158,22 @@ def state(project: Project, *files: str) -> dict[str, object]:
     }
     found.update({name: (root / name).read_bytes() if (root / name).exists() else None for name in files})
     return found
+
+
+def assert_refused(
+    project: Project,
+    corrupt: Callable[[Path], None],
+    command: tuple[str, ...],
+    expected: list[str],
+    kept: tuple[str, ...],
+) -> None:
+    """`corrupt` the project, run `rollgate command`: a non-zero exit, one clear error naming every `expected`
+    fragment (no traceback), and the state and the `kept` files exactly as they were."""
+    before = state(project, *kept)
+    corrupt(project.path)
+    done = project.rollgate(*command, check=False)
+    assert done.returncode != 0
+    for fragment in expected:
+        assert fragment in done.stderr, f"{fragment!r} missing from:\n{done.stderr}"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert state(project, *kept) == before

@@ -18,7 +18,7 @@ from rollgate.contracts.errors import RollgateError
 from rollgate.model import metrics as m
 from rollgate.model.evaluation import Holdout, evaluate
 from rollgate.params import EvaluateParams
-from tests.helpers import Project, copy_project, state
+from tests.helpers import Project, assert_refused, copy_project
 
 
 class Scores:
@@ -124,16 +124,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
 @pytest.mark.integration
 @pytest.mark.parametrize("case", list(CASES))
 def test_evaluate_refuses_bad_input_and_keeps_state(reproduced: Project, tmp_path: Path, case: str) -> None:
-    project = copy_project(reproduced, tmp_path)
     corrupt, expected = CASES[case]
-    before = state(project, *KEPT)
-    corrupt(project.path)
-    done = project.rollgate("evaluate", "--no-track", check=False)
-    assert done.returncode != 0
-    for fragment in expected:
-        assert fragment in done.stderr, f"{fragment!r} missing from:\n{done.stderr}"
-    assert "Traceback" not in done.stderr, done.stderr
-    assert state(project, *KEPT) == before
+    assert_refused(copy_project(reproduced, tmp_path), corrupt, ("evaluate", "--no-track"), expected, KEPT)
 
 
 @pytest.mark.integration
