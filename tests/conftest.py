@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,23 @@ def schemas() -> Path:
     if os.environ.get("ROLLGATE_REQUIRE_SCHEMAS") or os.environ.get("CI") == "true":
         pytest.fail(why)
     pytest.skip(why)
+
+
+# Each module runs on one xdist worker (its module fixtures are built once); so do the modules that
+# share the session's delivery story, and the load-sensitive server tests (never beside each other).
+GROUPS = {"tests/delivery/": "story", "tests/serve/test_load.py": "serial"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Shared(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            group = next((g for prefix, g in GROUPS.items() if nodeid.startswith(prefix)), None)
+            return group or str(super()._split_scope(nodeid))
+
+    return Shared(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
