@@ -59,6 +59,12 @@ def check(obj: Any, schema_name: str, source: str) -> None:
         raise ContractError(f"{source}: does not match the {schema_name} schema:\n  " + "\n  ".join(lines))
 
 
+def write_checked(path: Path, obj: Any, schema_name: str, source: str | None = None) -> None:
+    """Schema-check `obj`, then write it atomically: a file that breaks its contract is never written."""
+    check(obj, schema_name, source or str(path))
+    write(path, obj)
+
+
 def read(path: Path, schema_name: str) -> dict[str, Any]:
     """Load and schema-check a JSON file; every failure names the file."""
     try:

@@ -61,9 +61,7 @@ class ModelMetadata:
 
 
 def write(path: Path, meta: ModelMetadata) -> None:
-    obj = meta.to_dict()
-    jsonio.check(obj, SCHEMA, str(path))
-    jsonio.write(path, obj)
+    jsonio.write_checked(path, meta.to_dict(), SCHEMA)
 
 
 def read(path: Path) -> ModelMetadata:

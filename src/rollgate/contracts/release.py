@@ -84,9 +84,7 @@ class Release:
 
 
 def write(path: Path, release: Release) -> None:
-    obj = release.to_dict()
-    jsonio.check(obj, SCHEMA, str(path))
-    jsonio.write(path, obj)
+    jsonio.write_checked(path, release.to_dict(), SCHEMA)
 
 
 def read(path: Path) -> Release | None:

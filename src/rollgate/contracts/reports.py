@@ -17,8 +17,7 @@ EVALUATION = "evaluation"
 
 
 def write_validate_summary(path: Path, summary: dict[str, Any]) -> None:
-    jsonio.check(summary, VALIDATE_SUMMARY, str(path))
-    jsonio.write(path, summary)
+    jsonio.write_checked(path, summary, VALIDATE_SUMMARY)
 
 
 def read_validate_summary(path: Path) -> dict[str, Any]:
@@ -27,8 +26,7 @@ def read_validate_summary(path: Path) -> dict[str, Any]:
 
 
 def write_validation_report(path: Path, report: dict[str, Any]) -> None:
-    jsonio.check(report, VALIDATION_REPORT, str(path))
-    jsonio.write(path, report)
+    jsonio.write_checked(path, report, VALIDATION_REPORT)
 
 
 def read_validation_report(path: Path) -> dict[str, Any]:
@@ -37,8 +35,7 @@ def read_validation_report(path: Path) -> dict[str, Any]:
 
 
 def write_evaluation(path: Path, summary: dict[str, Any]) -> None:
-    jsonio.check(summary, EVALUATION, str(path))
-    jsonio.write(path, summary)
+    jsonio.write_checked(path, summary, EVALUATION)
 
 
 def read_evaluation(path: Path) -> dict[str, Any]:

@@ -79,9 +79,7 @@ def _finite(obj: Any) -> Any:
 
 
 def write(path: Path, verdict: Verdict) -> None:
-    obj = verdict.to_dict()
-    jsonio.check(obj, SCHEMA, str(path))
-    jsonio.write(path, obj)
+    jsonio.write_checked(path, verdict.to_dict(), SCHEMA)
 
 
 def read(path: Path) -> Verdict:

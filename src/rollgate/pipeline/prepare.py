@@ -21,8 +21,7 @@ def run(root: Path) -> dict[str, Any]:
     manifest = split.manifest(parts, dvc.dir_md5(root / paths.DATA_DIR))
     batches.write_frame(parts.train, root / paths.TRAIN_SET)
     batches.write_frame(parts.holdout, root / paths.HOLDOUT_SET)
-    jsonio.check(manifest, "prepare-manifest", str(paths.PREPARE_MANIFEST))
-    jsonio.write(root / paths.PREPARE_MANIFEST, manifest)
+    jsonio.write_checked(root / paths.PREPARE_MANIFEST, manifest, "prepare-manifest", str(paths.PREPARE_MANIFEST))
     print(
         f"prepare: {manifest['train_rows']} train rows, {manifest['holdout_rows']} holdout rows "
         f"from {manifest['holdout_start'][:10]}"
