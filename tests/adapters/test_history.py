@@ -10,6 +10,7 @@ import pytest
 from rollgate.adapters import history
 from rollgate.contracts import jsonio, paths, release, trailers
 from rollgate.contracts.errors import RollgateError
+from rollgate.contracts.trailers import History
 from tests.helpers import ROOT, tool_env
 
 pytestmark = pytest.mark.unit
@@ -62,7 +63,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 def test_nothing_deployed_yet(repo: Repo) -> None:
-    assert history.read(repo.path, "prod") == history.History(frozenset(), frozenset())
+    assert history.read(repo.path, "prod") == History(frozenset(), frozenset())
 
 
 def test_every_pinned_digest_is_remembered(repo: Repo) -> None:

@@ -65,10 +65,10 @@ def lineage(root: Path, paths: tuple[str, ...] = ()) -> GitInfo:
 
 def require_commit(root: Path, ref: str, what: str) -> str:
     """The commit `ref` names, or an error saying `what` must be a commit of this repository."""
-    done = _run(root, ["rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}"])
-    if done.returncode != 0:
-        raise RollgateError(f"{what} {ref}: not a commit in this repository (fetch it first?)")
-    return done.stdout.strip()
+    try:
+        return resolve(root, ref)
+    except RollgateError:
+        raise RollgateError(f"{what} {ref}: not a commit in this repository (fetch it first?)") from None
 
 
 def show(root: Path, ref: str, path: str) -> str | None:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from rollgate.adapters import git
 from rollgate.contracts import paths, release, trailers
 from rollgate.contracts.errors import ContractError, RollgateError
-
-
-@dataclass(frozen=True)
-class History:
-    deployed: frozenset[str]  # every digest the env's release record ever pinned
-    withdrawn: frozenset[str]  # digests whose promotion to the env was reverted (and not re-allowed)
+from rollgate.contracts.trailers import History
 
 
 def read(root: Path, env: str) -> History:

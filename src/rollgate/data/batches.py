@@ -71,12 +71,12 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
 def read_table(path: Path, columns: list[str], shown: str) -> pd.DataFrame:
     """A table a stage wrote for the next one (a prepared split), checked at the stage edge: readable,
     with `columns`; every failure names `shown` (the path as the user knows it)."""
+    if not path.is_file():
+        raise DataValidationError(f"{shown}: missing: run the stage that writes it (`make repro`)")
     try:
-        frame: pd.DataFrame = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise DataValidationError(f"{shown}: missing: run the stage that writes it (`make repro`)") from None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataValidationError(f"{shown}: not a readable Parquet file, truncated or corrupt ({exc})") from None
+        frame = _read_one(path)
+    except ValueError as exc:
+        raise DataValidationError(f"{shown}: {exc}") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataValidationError(f"{shown}: lacks the columns {missing} (re-run `make prepare`?)")

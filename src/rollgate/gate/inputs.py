@@ -14,6 +14,7 @@ import pandas as pd
 
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.features import FeatureContract
+from rollgate.contracts.trailers import History
 from rollgate.gate import evidence, stats
 from rollgate.gate.decide import GateInputs
 from rollgate.model import latency
@@ -31,14 +32,6 @@ class Candidate:
     metrics: dict[str, float] | None = None  # recorded metrics (the release record's), if not scored
 
 
-@dataclass(frozen=True)
-class Past:
-    """What the environment ran before: from git history."""
-
-    deployed: frozenset[str]
-    withdrawn: frozenset[str]
-
-
 def _score(model: Any, holdout: pd.DataFrame, names: list[str], who: str) -> tuple[np.ndarray, list[str]]:
     missing = [n for n in names if n not in holdout.columns]
     if missing:
@@ -54,7 +47,7 @@ def _metrics(y: np.ndarray, scores: np.ndarray, who: str, fpr: float) -> tuple[d
         return {k: float("nan") for k in m.HEADLINE}, [str(exc)]
 
 
-def needs_champion_model(challenger_sha256: str, champion_sha256: str | None, past: Past) -> bool:
+def needs_champion_model(challenger_sha256: str, champion_sha256: str | None, past: History) -> bool:
     """Whether the champion must be loaded and scored: not for a first deployment, the same model or a
     withdrawn one (the decision needs no comparison for those)."""
     return champion_sha256 not in (None, challenger_sha256) and challenger_sha256 not in past.withdrawn
@@ -66,7 +59,7 @@ def gather(
     *,
     holdout: pd.DataFrame,
     y: np.ndarray,
-    past: Past,
+    past: History,
     policy: GateParams,
     fpr: float,
 ) -> GateInputs:
