@@ -107,10 +107,10 @@ ui: install
 lock: install
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra delivery --extra serve --extra dev -o requirements/lock.txt pyproject.toml
 
-## schemas: download the CRDs of schemas.lock and convert them to strict JSON Schemas in .schemas/ (needs network)
+## schemas: check the CRDs of schemas.lock against their sha256 (downloaded, or CRDS=dir), convert them into .schemas/
 .PHONY: schemas
 schemas: install
-	$(BIN)/python -m rollgate.manifests.crds --out .schemas $(if $(TRUST_NEW),--trust-new)
+	$(BIN)/python -m rollgate.manifests.crds --out .schemas $(if $(CRDS),--from $(CRDS)) $(if $(TRUST_NEW),--trust-new)
 
 ## manifests: re-render manifests/argocd/ and check every committed manifest (schemas: .schemas/ or SCHEMAS=dir)
 .PHONY: manifests
