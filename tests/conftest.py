@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rollgate.data import example
 from tests.helpers import ROOT, Project, copy_project, make_project, reproduce
 
 KINDS = ("unit", "data", "model", "integration", "serve")
@@ -74,3 +75,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unwired:
         raise pytest.UsageError(f"requires_schemas tests must use the `schemas` fixture: {', '.join(unwired[:10])}")
+    if not example.is_active():
+        skip = pytest.mark.skip(reason="tests the shipped example; the active dataset is another (data/schema.py)")
+        for item in items:
+            if item.get_closest_marker("example"):
+                item.add_marker(skip)

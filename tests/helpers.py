@@ -19,18 +19,20 @@ from pathlib import Path
 import yaml
 
 from rollgate.contracts import jsonio, paths, release
+from rollgate.data.schema import DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 # Small enough to run the whole pipeline in seconds, large enough for both classes in every split.
+# Nothing here names the dataset's columns: the data comes from the active dataset's sampler.
 TINY_OVERRIDES: dict[str, dict[str, object]] = {
-    "shared": {"seed": 7, "model_name": "fraud-detector"},
-    "prepare": {"holdout_weeks": 1},
+    "shared": {"seed": 7},
+    "prepare": {"holdout": {"fraction": 0.25}},
     "train": {"hist_gradient_boosting": {"max_iter": 25}, "probe_rows": 64},
     "evaluate": {"min_segment_size": 100, "latency_rows": 50, "latency_repeats": 2},
 }
-TINY_WEEKS, TINY_ROWS_PER_WEEK = 4, 2_000
+TINY_ROWS = 8_000
 
 
 def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
@@ -103,8 +105,22 @@ def _copy_template(dest: Path) -> None:
         jsonio.write(dest / paths.release_record(env), release.empty(env))
 
 
-def make_project(base: Path, weeks: int = TINY_WEEKS, rows_per_week: int = TINY_ROWS_PER_WEEK) -> Project:
-    """A committed project with tiny generated data tracked by DVC and pushed to a local remote."""
+def sample_source(path: Path, rows: int = TINY_ROWS, seed: int = 0) -> Path:
+    """A Parquet file of `rows` rows of the active dataset (its sampler), as an adopter's export would be."""
+    frame = DATASET.sample(rows, seed, label_rate=_band_middle())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _band_middle() -> float:
+    band = yaml.safe_load((ROOT / "params.yaml").read_text())["validate"]
+    return float(band["label_rate_min"] + band["label_rate_max"]) / 2
+
+
+def make_project(base: Path, rows: int = TINY_ROWS) -> Project:
+    """A committed project with tiny sampled data, imported as an adopter would, tracked by DVC and pushed
+    to a local remote."""
     origin, work = base / "origin.git", base / "work"
     env = tool_env(base)
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, env=env)
@@ -118,7 +134,8 @@ def make_project(base: Path, weeks: int = TINY_WEEKS, rows_per_week: int = TINY_
     # Relative to .dvc/: a project's clones and copies beside it share the layout, so each finds its own
     # base's remote (`<base>/dvc-remote`) without rewriting a committed config.
     project.dvc("remote", "add", "-d", "local", "../dvc-remote")
-    project.rollgate("data", "generate", "--weeks", str(weeks), "--rows-per-week", str(rows_per_week))
+    source = sample_source(base / "export" / "rows.parquet", rows)
+    project.rollgate("data", "import", str(source), "--partition", "week")
     project.dvc("add", "-q", "data")
     project.dvc("push", "-q")
     project.commit("tiny project with generated data")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,12 +10,37 @@ from pathlib import Path
 from rollgate.contracts.errors import RollgateError
 
 
-def _generate(args: argparse.Namespace) -> None:
-    from rollgate.contracts import paths
-    from rollgate.data import generate
+def _pipeline_extra(command: str) -> None:
+    """Fail clearly in an install without the pipeline's libraries (`.[serve]` alone)."""
+    try:
+        import pandera  # noqa: F401
+    except ImportError:
+        raise RollgateError(
+            f"`rollgate {command}` needs the pipeline's libraries: pip install 'rollgate[pipeline]'"
+        ) from None
 
-    options = generate.GenerateOptions(args.seed, args.weeks, args.start_week, args.shift, args.rows_per_week)
-    generate.write(args.out or args.root / paths.BATCHES_DIR, options)
+
+def _generate(args: argparse.Namespace) -> None:
+    _pipeline_extra("data generate")
+    from rollgate.data import example
+
+    example.write_batches(
+        args.root, args.out, weeks=args.weeks, start_week=args.start_week, shift=args.shift, seed=args.seed,
+        rows_per_week=args.rows_per_week,
+    )
+
+
+def _import(args: argparse.Namespace) -> None:
+    _pipeline_extra("data import")
+    from rollgate.data import ingest
+
+    print(ingest.report(args.root, args.sources, args.partition))
+
+
+def _adopt(args: argparse.Namespace) -> None:
+    from rollgate.delivery import adopt
+
+    print(adopt.run(args.root, drop_example=args.drop_example_data))
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -156,16 +180,20 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from rollgate.data.generate import DEFAULT_WEEKS, ROWS_PER_WEEK, SHIFTS
-
-    data = sub.add_parser("data", help="example data").add_subparsers(dest="data_command", required=True)
-    gen = data.add_parser("generate", help="write deterministic synthetic weekly batches under data/")
-    gen.add_argument("--weeks", type=int, default=DEFAULT_WEEKS, help=f"number of weeks (default {DEFAULT_WEEKS})")
+    data = sub.add_parser("data", help="bring data in: your files, or the example's").add_subparsers(
+        dest="data_command", required=True
+    )
+    imp = data.add_parser("import", help="write CSV or Parquet files as the batches the pipeline reads")
+    imp.add_argument("sources", nargs="+", type=Path, help="CSV (.csv, .csv.gz) or Parquet files, any order")
+    imp.add_argument("--partition", choices=("week", "month", "day"), default="month", help="one file per (month)")
+    imp.set_defaults(func=_import)
+    gen = data.add_parser("generate", help="write the example's synthetic card transactions, one file per week")
+    gen.add_argument("--weeks", type=int, help="number of weeks (default 12)")
     gen.add_argument("--start-week", type=int, default=0, help="index of the first week (0 = 2026-01-05)")
-    gen.add_argument("--shift", choices=SHIFTS, default="none", help="a distribution shift, for drift work")
+    gen.add_argument("--shift", default="none", help="none, amount_inflation, online_surge or fraud_wave")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--rows-per-week", type=int, default=ROWS_PER_WEEK, help=f"default {ROWS_PER_WEEK}")
-    gen.add_argument("--out", type=Path, default=None, help="output directory (default data/transactions)")
+    gen.add_argument("--rows-per-week", type=int, help="rows per weekly file (default 9000)")
+    gen.add_argument("--out", type=Path, help="output directory (default: the example's batch folder)")
     gen.set_defaults(func=_generate)
 
 
@@ -173,8 +201,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="rollgate", description=__doc__)
     top.add_argument("--root", type=Path, default=Path(), help="repository root (default: current directory)")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    with contextlib.suppress(ImportError):  # an install of `.[serve]` alone has no pandera: no `data` command
-        _data_parser(sub)
+    _data_parser(sub)
 
     stages: tuple[tuple[str, str, Callable[[argparse.Namespace], None]], ...] = (
         ("validate", "check the raw data against its contract", _validate),
@@ -202,6 +229,9 @@ def parser() -> argparse.ArgumentParser:
     _delivery_parser(sub)
     _manifests_parser(sub)
     _serve_parser(sub)
+    adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
+    adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")
+    adopt.set_defaults(func=_adopt)
     sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened").set_defaults(
         func=_demo
     )

@@ -7,10 +7,12 @@ key of every problem before any stage does work. Stages receive only their own s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from rollgate.contracts import strict_yaml
 from rollgate.contracts.errors import ParamsError
@@ -21,15 +23,15 @@ class _Section(BaseModel):
 
 
 class SharedParams(_Section):
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
-    model_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")] = "fraud-detector"
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
+    model_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
 
 
 class ValidateParams(_Section):
     # A label rate outside this band means a broken join or labelling job, not a real change in fraud.
-    label_rate_min: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.003
-    label_rate_max: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
-    max_examples: Annotated[int, Field(ge=1, le=100)] = 5
+    label_rate_min: Annotated[float, Field(gt=0.0, lt=1.0)]
+    label_rate_max: Annotated[float, Field(gt=0.0, lt=1.0)]
+    max_examples: Annotated[int, Field(ge=1, le=100)]
 
     @model_validator(mode="after")
     def _band(self) -> ValidateParams:
@@ -38,79 +40,90 @@ class ValidateParams(_Section):
         return self
 
 
+class HoldoutParams(_Section):
+    """Which rows form the holdout, by time: exactly one of the three."""
+
+    weeks: Annotated[int, Field(ge=1, le=5200)] | None = None  # the last N calendar weeks present
+    since: date | None = None  # rows from this day on
+    fraction: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # the latest share of rows
+
+    @model_validator(mode="after")
+    def _one(self) -> HoldoutParams:
+        given = [k for k in ("weeks", "since", "fraction") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of weeks, since (a date) or fraction; got {given or 'none'}")
+        return self
+
+
 class PrepareParams(_Section):
-    holdout_weeks: Annotated[int, Field(ge=1, le=52)] = 4
+    holdout: HoldoutParams
 
 
 class HistGradientBoostingParams(_Section):
-    learning_rate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
-    max_iter: Annotated[int, Field(ge=1, le=5000)] = 200
-    max_leaf_nodes: Annotated[int, Field(ge=2, le=1024)] = 31
-    min_samples_leaf: Annotated[int, Field(ge=1, le=100_000)] = 40
-    l2_regularization: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+    learning_rate: Annotated[float, Field(gt=0.0, le=1.0)]
+    max_iter: Annotated[int, Field(ge=1, le=5000)]
+    max_leaf_nodes: Annotated[int, Field(ge=2, le=1024)]
+    min_samples_leaf: Annotated[int, Field(ge=1, le=100_000)]
+    l2_regularization: Annotated[float, Field(ge=0.0, le=1000.0)]
 
 
 class LogisticRegressionParams(_Section):
-    C: Annotated[float, Field(gt=0.0, le=1e6)] = 1.0
-    max_iter: Annotated[int, Field(ge=10, le=100_000)] = 2000
+    C: Annotated[float, Field(gt=0.0, le=1e6)]
+    max_iter: Annotated[int, Field(ge=10, le=100_000)]
 
 
 class TrainParams(_Section):
-    estimator: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
-    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
-    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+    estimator: Literal["hist_gradient_boosting", "logistic_regression"]
+    hist_gradient_boosting: HistGradientBoostingParams
+    logistic_regression: LogisticRegressionParams
     # Rows scored to fingerprint the model's predictions: same fingerprint, same behaviour.
-    probe_rows: Annotated[int, Field(ge=16, le=100_000)] = 512
+    probe_rows: Annotated[int, Field(ge=16, le=100_000)]
 
 
 class EvaluateParams(_Section):
     # Operating point: recall is reported at this false-positive rate (analysts' review budget).
-    fpr_target: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
-    segment_columns: Annotated[tuple[str, ...], Field(min_length=1)] = ("channel", "country")
-    min_segment_size: Annotated[int, Field(ge=1)] = 500
-    calibration_bins: Annotated[int, Field(ge=2, le=100)] = 10
-    latency_rows: Annotated[int, Field(ge=1, le=100_000)] = 1000
-    latency_repeats: Annotated[int, Field(ge=1, le=100)] = 7
+    fpr_target: Annotated[float, Field(gt=0.0, lt=1.0)]
+    segment_columns: Annotated[tuple[str, ...], Field(min_length=1)]
+    min_segment_size: Annotated[int, Field(ge=1)]
+    calibration_bins: Annotated[int, Field(ge=2, le=100)]
+    latency_rows: Annotated[int, Field(ge=1, le=100_000)]
+    latency_repeats: Annotated[int, Field(ge=1, le=100)]
 
 
 GateMetric = Literal["roc_auc", "average_precision", "recall_at_fpr", "brier"]
 
 
 class SegmentPolicy(_Section):
-    columns: Annotated[tuple[str, ...], Field(min_length=0)] = ("channel", "country")
+    columns: Annotated[tuple[str, ...], Field(min_length=0)]
     # Segments with fewer holdout rows (or fewer positives) are listed as "not judged".
-    min_size: Annotated[int, Field(ge=10)] = 1000
-    min_positives: Annotated[int, Field(ge=2)] = 10
+    min_size: Annotated[int, Field(ge=10)]
+    min_positives: Annotated[int, Field(ge=2)]
     # A judged segment fails when its ROC AUC drops by more than this and the drop is significant.
-    tolerance: Annotated[float, Field(ge=0.0, le=0.5)] = 0.02
+    tolerance: Annotated[float, Field(ge=0.0, le=0.5)]
 
 
 class LatencyPolicy(_Section):
     # The challenger's median per-row predict time may be at most this multiple of the champion's.
-    budget_ratio: Annotated[float, Field(ge=1.0, le=100.0)] = 1.5
-    rows: Annotated[int, Field(ge=1, le=100_000)] = 1000
-    repeats: Annotated[int, Field(ge=3, le=100)] = 7
-
-
-def _default_floors() -> dict[GateMetric, float]:
-    return {"roc_auc": 0.8, "average_precision": 0.15}
+    budget_ratio: Annotated[float, Field(ge=1.0, le=100.0)]
+    rows: Annotated[int, Field(ge=1, le=100_000)]
+    repeats: Annotated[int, Field(ge=3, le=100)]
 
 
 class GateParams(_Section):
     """The gate's policy: every number the decision uses, validated for consistency."""
 
-    env: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")] = "prod"
-    primary_metric: Literal["roc_auc", "average_precision"] = "roc_auc"
-    rule: Literal["superiority", "non_inferiority"] = "superiority"
-    decision_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
-    margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
-    min_effect: Annotated[float, Field(gt=0.0, le=0.5)] = 0.013
-    confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.975
-    resamples: Annotated[int, Field(ge=100, le=100_000)] = 1000
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 2026
-    floors: dict[GateMetric, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(default_factory=_default_floors)
-    segments: SegmentPolicy = SegmentPolicy()
-    latency: LatencyPolicy = LatencyPolicy()
+    env: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+    primary_metric: Literal["roc_auc", "average_precision"]
+    rule: Literal["superiority", "non_inferiority"]
+    decision_margin: Annotated[float, Field(ge=0.0, le=0.5)]
+    margin: Annotated[float, Field(ge=0.0, le=0.5)]
+    min_effect: Annotated[float, Field(gt=0.0, le=0.5)]
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)]
+    resamples: Annotated[int, Field(ge=100, le=100_000)]
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)]
+    floors: dict[GateMetric, Annotated[float, Field(ge=0.0, le=1.0)]]
+    segments: SegmentPolicy
+    latency: LatencyPolicy
 
     @model_validator(mode="after")
     def _consistent(self) -> GateParams:
@@ -128,24 +141,76 @@ class GateParams(_Section):
 class Params(_Section):
     """The whole of `params.yaml`."""
 
-    shared: SharedParams = SharedParams()
-    validate_: ValidateParams = Field(default=ValidateParams(), alias="validate")
-    prepare: PrepareParams = PrepareParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
-    gate: GateParams = GateParams()
+    shared: SharedParams
+    validate_: ValidateParams = Field(alias="validate")
+    prepare: PrepareParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    gate: GateParams
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    @model_validator(mode="after")
+    def _beat_chance(self) -> Params:
+        # A random model scores ROC AUC 0.5, average precision about the label rate and recall at the
+        # operating point about the false-positive rate: a floor at or below those guards nothing.
+        chance = {
+            "roc_auc": (0.5, "a random model's ROC AUC"),
+            "average_precision": (self.validate_.label_rate_max, "validate.label_rate_max, a random model's AP"),
+            "recall_at_fpr": (self.evaluate.fpr_target, "evaluate.fpr_target, a random model's recall there"),
+        }
+        for metric, floor in sorted(self.gate.floors.items()):
+            if metric in chance and floor <= chance[metric][0]:
+                level, what = chance[metric]
+                raise ValueError(
+                    f"gate.floors.{metric}={floor} is at most {level} ({what}): a random model would pass it"
+                )
+        return self
 
-def parse(raw: Any, source: str = "params.yaml") -> Params:
-    """Validate an already-loaded mapping; every error names `source` and the dotted key."""
-    return strict_yaml.validate(Params.model_validate, {} if raw is None else raw, source, "parameters", ParamsError)
+    @model_validator(mode="after")
+    def _columns(self, info: ValidationInfo) -> Params:
+        columns = info.context.get("columns") if isinstance(info.context, dict) else None
+        if isinstance(columns, DatasetColumns):
+            for key, names in (
+                ("evaluate.segment_columns", self.evaluate.segment_columns),
+                ("gate.segments.columns", self.gate.segments.columns),
+            ):
+                columns.check_segments(key, names)
+        return self
 
 
-def load(path: Path) -> Params:
-    """Read and validate `params.yaml`."""
-    return parse(strict_yaml.load(path, ParamsError), str(path))
+@dataclass(frozen=True)
+class DatasetColumns:
+    """What the params are checked against at load: the dataset's columns (`rollgate.data` builds it)."""
+
+    schema: str  # the schema's name, for messages
+    columns: tuple[str, ...]
+    categorical: tuple[str, ...]  # text, category or bool columns: the ones segments can group by
+
+    def check_segments(self, key: str, names: tuple[str, ...]) -> None:
+        for name in names:
+            if name not in self.columns:
+                raise ValueError(f"{key}: {name!r} is not a column of {self.schema} (columns: {list(self.columns)})")
+            if name not in self.categorical:
+                raise ValueError(
+                    f"{key}: {name!r} is not categorical in {self.schema} (segments group by text or bool "
+                    f"columns: {list(self.categorical)})"
+                )
+
+
+def parse(raw: Any, source: str = "params.yaml", columns: DatasetColumns | None = None) -> Params:
+    """Validate an already-loaded mapping (and, given `columns`, its column names against the dataset);
+    every error names `source` and the dotted key."""
+
+    def model_validate(value: Any) -> Params:
+        return Params.model_validate(value, context={"columns": columns})
+
+    return strict_yaml.validate(model_validate, {} if raw is None else raw, source, "parameters", ParamsError)
+
+
+def load(path: Path, columns: DatasetColumns | None = None) -> Params:
+    """Read and validate `params.yaml` (against the dataset's `columns`, which every stage passes)."""
+    return parse(strict_yaml.load(path, ParamsError), str(path), columns)
 
 
 def flatten(mapping: Any, prefix: str = "") -> dict[str, Any]:

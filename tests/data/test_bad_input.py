@@ -15,7 +15,7 @@ import yaml
 
 from tests.helpers import Project
 
-pytestmark = [pytest.mark.data, pytest.mark.integration]
+pytestmark = [pytest.mark.data, pytest.mark.integration, pytest.mark.example]  # the shipped example's columns
 
 BATCH = "data/transactions/2026-01-12.parquet"  # the second weekly batch
 

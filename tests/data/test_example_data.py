@@ -8,11 +8,11 @@ import pytest
 
 from rollgate.adapters.dvc import dir_md5 as dvc_dir_md5
 from rollgate.adapters.dvc import recorded_md5_of as recorded_md5
-from rollgate.data import generate
-from rollgate.data.generate import GenerateOptions
+from rollgate.data.example import generate
+from rollgate.data.example.generate import GenerateOptions
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.example]  # the shipped example's columns
 
 
 def test_regenerating_with_the_same_seed_reproduces_data_dvc(tmp_path: Path) -> None:

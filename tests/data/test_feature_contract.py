@@ -13,9 +13,9 @@ from rollgate.contracts import jsonio
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.features import FeatureContract, FeatureSpec
 from rollgate.data.contract import feature_contract
-from rollgate.data.schema import CHANNELS, COUNTRIES, MERCHANT_CATEGORIES
+from rollgate.data.example.schema import CHANNELS, COUNTRIES, MERCHANT_CATEGORIES, Transactions
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.example]  # the shipped example's columns
 
 FEATURES = [
     "amount",
@@ -37,7 +37,7 @@ FEATURE = {"rollgate": {"role": "feature"}}
 
 @pytest.fixture(scope="module")
 def contract() -> FeatureContract:
-    return feature_contract()
+    return feature_contract(Transactions)
 
 
 # --- derived from the Transactions schema -----------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rollgate.data.generate import (
+from rollgate.data.example.generate import (
     SHIFTS,
     GenerateOptions,
     Shift,
@@ -19,9 +19,9 @@ from rollgate.data.generate import (
     generate_week,
     week_start,
 )
-from rollgate.data.schema import Transactions
+from rollgate.data.example.schema import Transactions
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.example]  # the shipped example's columns
 
 ROWS = 1_000
 

@@ -1,12 +1,17 @@
-"""The time-based split: the last calendar weeks present form the holdout, nothing is lost or reordered."""
+"""The time-based split: the last calendar weeks present (or rows from a date, or the latest share) form the
+holdout, nothing is lost or reordered. Columns are the active dataset's."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pandas as pd
 import pytest
 
 from rollgate.contracts.errors import RollgateError
+from rollgate.data.schema import DATASET
 from rollgate.data.split import time_split, week_of
+from rollgate.params import HoldoutParams
 
 pytestmark = pytest.mark.unit
 
@@ -28,8 +33,8 @@ def frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "row": [f"r{i}" for i in range(len(TIMESTAMPS))],
-            "timestamp": pd.to_datetime(TIMESTAMPS),
-            "is_fraud": [0, 1, 0, 0, 0, 1, 0, 1],
+            DATASET.timestamp: pd.to_datetime(TIMESTAMPS),
+            DATASET.label: [0, 1, 0, 0, 0, 1, 0, 1],
         }
     )
 
@@ -53,11 +58,15 @@ def test_week_of_is_the_monday_at_midnight(timestamp: str, monday: str) -> None:
     assert weeks.iloc[0] == pd.Timestamp(monday)
 
 
+def weeks(n: int) -> HoldoutParams:
+    return HoldoutParams(weeks=n)
+
+
 # --- time_split -------------------------------------------------------------------------------------
 
 
 def test_one_holdout_week_is_exactly_the_last_calendar_week(frame: pd.DataFrame) -> None:
-    split = time_split(frame, holdout_weeks=1)
+    split = time_split(frame, weeks(1))
 
     assert split.holdout["row"].tolist() == ["r6", "r7"]
     assert split.train["row"].tolist() == ["r0", "r1", "r2", "r3", "r4", "r5"]
@@ -66,7 +75,7 @@ def test_one_holdout_week_is_exactly_the_last_calendar_week(frame: pd.DataFrame)
 
 @pytest.mark.parametrize(("holdout_weeks", "holdout_rows"), [(1, 2), (2, 4), (3, 6)])
 def test_holdout_grows_by_whole_weeks(frame: pd.DataFrame, holdout_weeks: int, holdout_rows: int) -> None:
-    split = time_split(frame, holdout_weeks)
+    split = time_split(frame, weeks(holdout_weeks))
 
     assert len(split.holdout) == holdout_rows
     assert len(split.train) == len(frame) - holdout_rows
@@ -74,7 +83,7 @@ def test_holdout_grows_by_whole_weeks(frame: pd.DataFrame, holdout_weeks: int, h
 
 @pytest.mark.parametrize("holdout_weeks", [1, 2, 3])
 def test_no_row_is_lost_or_duplicated(frame: pd.DataFrame, holdout_weeks: int) -> None:
-    split = time_split(frame, holdout_weeks)
+    split = time_split(frame, weeks(holdout_weeks))
 
     together = pd.concat([split.train, split.holdout], ignore_index=True)
     pd.testing.assert_frame_equal(together, frame)
@@ -82,16 +91,16 @@ def test_no_row_is_lost_or_duplicated(frame: pd.DataFrame, holdout_weeks: int) -
 
 @pytest.mark.parametrize("holdout_weeks", [1, 2, 3])
 def test_the_holdout_is_strictly_later_than_training(frame: pd.DataFrame, holdout_weeks: int) -> None:
-    split = time_split(frame, holdout_weeks)
+    split = time_split(frame, weeks(holdout_weeks))
 
-    assert split.holdout["timestamp"].min() > split.train["timestamp"].max()
-    assert split.holdout["timestamp"].min() >= split.holdout_start
+    assert split.holdout[DATASET.timestamp].min() > split.train[DATASET.timestamp].max()
+    assert split.holdout[DATASET.timestamp].min() >= split.holdout_start
 
 
 def test_order_is_kept_within_each_part(frame: pd.DataFrame) -> None:
     shuffled = frame.iloc[[7, 0, 3, 6, 5, 1, 4, 2]].reset_index(drop=True)
 
-    split = time_split(shuffled, holdout_weeks=1)
+    split = time_split(shuffled, weeks(1))
 
     assert split.holdout["row"].tolist() == ["r7", "r6"]
     assert split.train["row"].tolist() == ["r0", "r3", "r5", "r1", "r4", "r2"]
@@ -101,14 +110,14 @@ def test_order_is_kept_within_each_part(frame: pd.DataFrame) -> None:
 def test_only_weeks_present_count(frame: pd.DataFrame) -> None:
     without_third_week = frame[~frame["row"].isin(["r4", "r5"])].reset_index(drop=True)
 
-    split = time_split(without_third_week, holdout_weeks=2)
+    split = time_split(without_third_week, weeks(2))
 
     assert split.holdout["row"].tolist() == ["r2", "r3", "r6", "r7"]
     assert split.holdout_start == pd.Timestamp("2026-01-12")
 
 
 def test_split_is_deterministic(frame: pd.DataFrame) -> None:
-    first, second = time_split(frame, 2), time_split(frame, 2)
+    first, second = time_split(frame, weeks(2)), time_split(frame, weeks(2))
 
     pd.testing.assert_frame_equal(first.train, second.train)
     pd.testing.assert_frame_equal(first.holdout, second.holdout)
@@ -119,12 +128,32 @@ def test_split_is_deterministic(frame: pd.DataFrame) -> None:
 def test_a_holdout_leaving_no_training_data_is_refused(frame: pd.DataFrame, holdout_weeks: int) -> None:
     with pytest.raises(
         RollgateError,
-        match=rf"prepare\.holdout_weeks={holdout_weeks} leaves no training data: the data spans 4 week\(s\)",
+        match=rf"prepare\.holdout\.weeks={holdout_weeks} leaves no training data: the data spans 4 calendar week",
     ):
-        time_split(frame, holdout_weeks)
+        time_split(frame, weeks(holdout_weeks))
 
 
-@pytest.mark.parametrize("holdout_weeks", [0, -1])
-def test_a_holdout_of_no_weeks_is_refused(frame: pd.DataFrame, holdout_weeks: int) -> None:
-    with pytest.raises(RollgateError, match=r"prepare\.holdout_weeks=.*must be at least 1"):
-        time_split(frame, holdout_weeks)
+def test_a_date_starts_the_holdout(frame: pd.DataFrame) -> None:
+    split = time_split(frame, HoldoutParams(since=date(2026, 1, 19)))
+
+    assert split.holdout["row"].tolist() == ["r4", "r5", "r6", "r7"]
+    assert split.holdout_start == pd.Timestamp("2026-01-19")
+
+
+@pytest.mark.parametrize(("fraction", "rows"), [(0.25, ["r6", "r7"]), (0.5, ["r4", "r5", "r6", "r7"]), (0.01, ["r7"])])
+def test_a_fraction_takes_the_latest_rows(frame: pd.DataFrame, fraction: float, rows: list[str]) -> None:
+    assert time_split(frame, HoldoutParams(fraction=fraction)).holdout["row"].tolist() == rows
+
+
+def test_rows_at_the_cut_stay_together(frame: pd.DataFrame) -> None:
+    tied = frame.assign(**{DATASET.timestamp: pd.to_datetime(["2026-01-05"] * 4 + ["2026-01-20"] * 4)})
+
+    split = time_split(tied, HoldoutParams(fraction=0.25))
+
+    assert len(split.holdout) == 4  # the two latest rows share their timestamp with two more
+
+
+@pytest.mark.parametrize("since", [date(2025, 1, 1), date(2027, 1, 1)])
+def test_a_date_leaving_one_side_empty_is_refused(frame: pd.DataFrame, since: date) -> None:
+    with pytest.raises(RollgateError, match=rf"prepare\.holdout\.since={since} leaves"):
+        time_split(frame, HoldoutParams(since=since))

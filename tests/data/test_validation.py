@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rollgate.data.generate import generate_week
+from rollgate.data.example.generate import generate_week
 from rollgate.data.validation import validate
-from rollgate.params import ValidateParams
+from tests import fixed_params
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.example]  # the shipped example's columns
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def _checks(report_failures: tuple[object, ...]) -> set[tuple[str, str]]:
 
 
 def test_clean_batch_passes(frame: pd.DataFrame) -> None:
-    report = validate(frame, _origin(frame), ValidateParams(label_rate_min=0.001), files=1)
+    report = validate(frame, _origin(frame), fixed_params.validate(label_rate_min=0.001), files=1)
     assert report.passed, report.summary()
     assert report.rows == 400 and report.label_rate == pytest.approx(frame["is_fraud"].mean())
 
@@ -39,7 +39,7 @@ def test_every_failure_is_collected_with_its_rows(frame: pd.DataFrame) -> None:
     frame.loc[12, "transaction_id"] = frame.loc[13, "transaction_id"]
     frame.loc[20, "txn_count_24h"] = frame.loc[20, "txn_count_7d"] + 1
     frame.loc[30, "timestamp"] = frame.loc[0, "timestamp"] - pd.Timedelta(days=1)
-    report = validate(frame, _origin(frame), ValidateParams(label_rate_min=0.001), files=1)
+    report = validate(frame, _origin(frame), fixed_params.validate(label_rate_min=0.001), files=1)
     assert not report.passed
     checks = _checks(report.failures)
     assert ("amount", "not_nullable") in checks
@@ -58,17 +58,17 @@ def test_every_failure_is_collected_with_its_rows(frame: pd.DataFrame) -> None:
 )
 def test_one_class_labels_fail(frame: pd.DataFrame, labels: int, expected: str) -> None:
     frame["is_fraud"] = labels
-    report = validate(frame, _origin(frame), ValidateParams(), files=1)
+    report = validate(frame, _origin(frame), fixed_params.validate(), files=1)
     assert expected in {f.check for f in report.failures}
 
 
 def test_implausible_label_rate_fails(frame: pd.DataFrame) -> None:
     frame["is_fraud"] = (np.arange(len(frame)) % 4 == 0).astype(np.int64)  # 25 % fraud
-    report = validate(frame, _origin(frame), ValidateParams(), files=1)
+    report = validate(frame, _origin(frame), fixed_params.validate(), files=1)
     assert any(f.check.startswith("label rate in") for f in report.failures)
 
 
 def test_no_rows_fails() -> None:
     empty = pd.DataFrame()
-    report = validate(empty, _origin(empty), ValidateParams(), files=1)
+    report = validate(empty, _origin(empty), fixed_params.validate(), files=1)
     assert not report.passed and report.failures[0].check == "at least one row"

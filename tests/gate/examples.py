@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rollgate.contracts.features import FeatureContract, FeatureSpec
-from rollgate.params import GateParams
+from tests import fixed_params
 
-POLICY = GateParams()
+POLICY = fixed_params.gate()
 FEATURES = FeatureContract(
     (
         FeatureSpec("amount", "float", minimum=0.0, minimum_exclusive=True),

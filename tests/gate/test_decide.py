@@ -12,7 +12,7 @@ from rollgate.contracts.features import FeatureContract, FeatureSpec
 from rollgate.gate.decide import GateInputs, decide
 from rollgate.gate.evidence import Latency, ModelEvidence, SegmentEvidence
 from rollgate.gate.stats import Difference
-from rollgate.params import GateParams
+from tests import fixed_params
 from tests.gate.examples import FEATURES, GOOD, NEW, OLD, POLICY
 
 pytestmark = pytest.mark.unit
@@ -143,14 +143,14 @@ def test_rollback_skips_the_improvement_test() -> None:
 
 
 def test_non_inferiority_accepts_a_small_loss_within_the_margin() -> None:
-    policy = GateParams(rule="non_inferiority", margin=0.01)
+    policy = fixed_params.gate(rule="non_inferiority", margin=0.01)
     assert decide(_inputs(comparison=_diff(lower=-0.005, difference=0.0)), policy).verdict == "promote"
     assert decide(_inputs(comparison=_diff(lower=-0.015, difference=0.0)), policy).verdict == "reject"
     assert decide(_inputs(comparison=_diff(lower=-0.005, difference=0.0)), POLICY).verdict == "reject"
 
 
 def test_decision_margin_raises_the_bar() -> None:
-    policy = GateParams(decision_margin=0.01, min_effect=0.02)
+    policy = fixed_params.gate(decision_margin=0.01, min_effect=0.02)
     assert decide(_inputs(comparison=_diff(lower=0.005)), policy).verdict == "reject"
     assert decide(_inputs(comparison=_diff(lower=0.015)), policy).verdict == "promote"
 

@@ -13,14 +13,15 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from rollgate.data.contract import feature_contract
-from rollgate.data.generate import generate_week
+from rollgate.data.example.generate import generate_week
+from rollgate.data.example.schema import Transactions
 from rollgate.model import artifact
 from rollgate.model.build import build_pipeline
-from rollgate.params import HistGradientBoostingParams, TrainParams
+from tests import fixed_params
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.example]  # the shipped example's columns
 
-CONTRACT = feature_contract()
+CONTRACT = feature_contract(Transactions)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def weeks() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _fit(train: pd.DataFrame, estimator: str) -> object:
-    params = TrainParams(estimator=estimator, hist_gradient_boosting=HistGradientBoostingParams(max_iter=100))
+    params = fixed_params.train(estimator=estimator, hist_gradient_boosting={"max_iter": 100})
     return build_pipeline(CONTRACT, params, seed=0).fit(train[CONTRACT.names], train["is_fraud"])
 
 

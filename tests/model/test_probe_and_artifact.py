@@ -20,12 +20,14 @@ from rollgate.contracts.errors import ArtifactError
 from rollgate.contracts.features import FeatureContract, FeatureSpec
 from rollgate.contracts.probe import probe_frame
 from rollgate.data.contract import feature_contract
-from rollgate.data.generate import generate_week
+from rollgate.data.example.generate import generate_week
+from rollgate.data.example.schema import Transactions
 from rollgate.model import artifact
 from rollgate.model.build import build_pipeline
-from rollgate.params import HistGradientBoostingParams, TrainParams
+from rollgate.params import TrainParams
+from tests import fixed_params
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.example]  # the shipped example's columns
 
 LABEL = "is_fraud"
 
@@ -48,12 +50,12 @@ def _ids(node: Any) -> list[int]:
 
 
 def _trees(max_iter: int) -> TrainParams:
-    return TrainParams(hist_gradient_boosting=HistGradientBoostingParams(max_iter=max_iter))
+    return fixed_params.train(hist_gradient_boosting={"max_iter": max_iter})
 
 
 @pytest.fixture(scope="module")
 def contract() -> FeatureContract:
-    return feature_contract()
+    return feature_contract(Transactions)
 
 
 @pytest.fixture(scope="module")
@@ -210,14 +212,14 @@ def test_an_artifact_with_an_unreviewed_type_is_not_loaded() -> None:
 def test_logistic_regression_serialises_with_the_same_trusted_types(
     fit: Fit, contract: FeatureContract, training: pd.DataFrame
 ) -> None:
-    model = fit(TrainParams(estimator="logistic_regression"))
+    model = fit(fixed_params.train(estimator="logistic_regression"))
 
     data = artifact.dumps(model)
     loaded = artifact.loads(data, expected_sha256=artifact.sha256_bytes(data))
 
     rows = training[contract.names]
     np.testing.assert_array_equal(loaded.predict_proba(rows), model.predict_proba(rows))
-    assert artifact.dumps(fit(TrainParams(estimator="logistic_regression"))) == data
+    assert artifact.dumps(fit(fixed_params.train(estimator="logistic_regression"))) == data
 
 
 # --- prediction_fingerprint -------------------------------------------------------------------------

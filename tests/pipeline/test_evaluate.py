@@ -15,9 +15,11 @@ from sklearn import metrics as skm
 
 from rollgate.contracts import jsonio, paths, reports
 from rollgate.contracts.errors import RollgateError
+from rollgate.data.schema import DATASET
 from rollgate.model import metrics as m
 from rollgate.model.evaluation import Holdout, evaluate
 from rollgate.params import EvaluateParams
+from tests import fixed_params
 from tests.helpers import Project, assert_refused, copy_project
 
 
@@ -37,7 +39,7 @@ def _holdout(rows: int = 2_000, seed: int = 3) -> Holdout:
     return Holdout(frame, y, "holdout.parquet")
 
 
-PARAMS = EvaluateParams(segment_columns=("segment",), min_segment_size=600, latency_rows=50, latency_repeats=2)
+PARAMS = fixed_params.evaluate(segment_columns=["segment"], min_segment_size=600, latency_rows=50, latency_repeats=2)
 
 
 @pytest.mark.unit
@@ -82,7 +84,7 @@ def test_plots_cover_the_whole_holdout() -> None:
     [
         (Holdout(pd.DataFrame({"x": [0.1, 0.2], "segment": ["a", "b"]}), np.array([0, 0]), "h.parquet"),
          PARAMS, "h.parquet: labels have one class only"),
-        (_holdout(), EvaluateParams(segment_columns=("nope",)), "evaluate.segment_columns: no column 'nope'"),
+        (_holdout(), fixed_params.evaluate(segment_columns=["nope"]), "evaluate.segment_columns: no column 'nope'"),
     ],
 )  # fmt: skip
 def test_the_core_refuses_what_it_cannot_measure(holdout: Holdout, params: EvaluateParams, message: str) -> None:
@@ -106,7 +108,7 @@ def _other_model(root: Path) -> None:
 
 def _one_class(root: Path) -> None:
     path = root / paths.HOLDOUT_SET
-    pd.read_parquet(path).assign(is_fraud=0).to_parquet(path, index=False)
+    pd.read_parquet(path).assign(**{DATASET.label: 0}).to_parquet(path, index=False)
 
 
 def _no_holdout(root: Path) -> None:

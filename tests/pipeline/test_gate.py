@@ -12,7 +12,7 @@ import yaml
 
 from rollgate.contracts import jsonio, model_metadata, paths, release, trailers, verdict
 from rollgate.contracts.release import Image
-from rollgate.data.schema import LABEL
+from rollgate.data.schema import DATASET
 from rollgate.delivery import record
 from tests.helpers import Project, copy_project, tiny_params
 
@@ -180,7 +180,7 @@ def test_a_one_class_holdout_is_an_explicit_reject(history: dict[str, Any]) -> N
     frame = pd.read_parquet(holdout)
     try:
         holdout.unlink()  # a DVC-cached output is read-only (hardlinked or copied): replace it
-        frame[frame[LABEL] == 0].to_parquet(holdout)
+        frame[frame[DATASET.label] == 0].to_parquet(holdout)
         done = project.rollgate("gate", "--no-track", check=False)
         result = verdict.read(project.path / paths.GATE_VERDICT)
     finally:

@@ -22,6 +22,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.example  # the shipped example's columns
 def test_outputs_lock_and_metadata(reproduced: Project) -> None:
     lock = yaml.safe_load((reproduced.path / "dvc.lock").read_text())
     assert list(lock["stages"]) == ["validate", "prepare", "train", "evaluate", "gate"]

@@ -10,17 +10,19 @@ import pandas as pd
 import pytest
 
 from rollgate.contracts import paths
+from rollgate.data.schema import DATASET
 from tests.helpers import Project, assert_refused, copy_project
 
 pytestmark = pytest.mark.integration
 
 KEPT = (str(paths.MODEL_ARTIFACT), str(paths.MODEL_METADATA))
+FIRST_FEATURE = DATASET.features.names[0]
 
 
 def _one_class(root: Path) -> None:
     path = root / paths.TRAIN_SET
     frame = pd.read_parquet(path)
-    frame.assign(is_fraud=0).to_parquet(path, index=False)
+    frame.assign(**{DATASET.label: 0}).to_parquet(path, index=False)
 
 
 def _no_manifest(root: Path) -> None:
@@ -38,7 +40,7 @@ def _truncated(root: Path) -> None:
 
 def _missing_feature(root: Path) -> None:
     path = root / paths.TRAIN_SET
-    pd.read_parquet(path).drop(columns=["amount"]).to_parquet(path, index=False)
+    pd.read_parquet(path).drop(columns=[FIRST_FEATURE]).to_parquet(path, index=False)
 
 
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
@@ -46,7 +48,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "no manifest": (_no_manifest, [str(paths.PREPARE_MANIFEST), "file not found"]),
     "bad manifest": (_bad_manifest, [str(paths.PREPARE_MANIFEST), "prepare-manifest schema", "data_md5"]),
     "truncated training set": (_truncated, [str(paths.TRAIN_SET)]),
-    "missing feature": (_missing_feature, ["amount"]),
+    "missing feature": (_missing_feature, [FIRST_FEATURE]),
 }
 
 

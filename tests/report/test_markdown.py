@@ -12,8 +12,8 @@ import pytest
 from rollgate.gate.decide import GateInputs, decide
 from rollgate.gate.evidence import Latency, ModelEvidence, SegmentEvidence
 from rollgate.gate.stats import Difference
-from rollgate.params import GateParams
 from rollgate.report import markdown, shift
+from tests import fixed_params
 from tests.gate.examples import FEATURES, GOOD, NEW, OLD
 
 pytestmark = pytest.mark.unit
@@ -31,7 +31,7 @@ def _gate(**over: Any) -> dict[str, Any]:
         ),
         latency=Latency(1e-5, 1.2e-5),
     )
-    return decide(replace(inputs, **over), GateParams()).to_dict()
+    return decide(replace(inputs, **over), fixed_params.gate()).to_dict()
 
 
 PASSED = {"passed": True, "rows": 108000, "files": 12, "label_rate": 0.0123, "failures": []}

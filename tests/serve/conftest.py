@@ -21,11 +21,10 @@ import pytest
 from rollgate.contracts import model_metadata
 from rollgate.contracts.features import FeatureContract
 from rollgate.contracts.probe import probe_frame
-from rollgate.data.contract import feature_contract
-from rollgate.data.generate import generate_week
+from rollgate.data.schema import DATASET
 from rollgate.model import artifact
 from rollgate.model.build import build_pipeline
-from rollgate.params import HistGradientBoostingParams, TrainParams
+from tests import fixed_params
 
 BIN = Path(sys.executable).parent
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -62,14 +61,12 @@ def slow_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
 
 
 def _train(tmp_path_factory: pytest.TempPathFactory, iterations: int, leaves: int = 31) -> TinyModel:
-    contract = feature_contract()
-    df = pd.concat([generate_week(w, seed=3, rows=3_000) for w in range(2)], ignore_index=True)
-    params = TrainParams(
-        hist_gradient_boosting=HistGradientBoostingParams(
-            max_iter=iterations, max_leaf_nodes=leaves, min_samples_leaf=5
-        )
+    contract = DATASET.features
+    df = DATASET.sample(6_000, seed=3)
+    params = fixed_params.train(
+        hist_gradient_boosting={"max_iter": iterations, "max_leaf_nodes": leaves, "min_samples_leaf": 5}
     )
-    model = build_pipeline(contract, params, seed=0).fit(df[contract.names], df["is_fraud"])
+    model = build_pipeline(contract, params, seed=0).fit(df[contract.names], df[DATASET.label])
     data = artifact.dumps(model)
     sha = artifact.sha256_bytes(data)
     folder = tmp_path_factory.mktemp("model")
@@ -79,7 +76,7 @@ def _train(tmp_path_factory: pytest.TempPathFactory, iterations: int, leaves: in
         trusted_types=artifact.TRUSTED_TYPES,
         prediction_fingerprint=artifact.prediction_fingerprint(model, probe_frame(contract, 64)),
         estimator="hist_gradient_boosting", params={"train": {"probe_rows": 64}}, params_hash="0" * 64,
-        data_md5="0" * 32 + ".dir", train_rows=len(df), train_positives=int(df["is_fraud"].sum()),
+        data_md5="0" * 32 + ".dir", train_rows=len(df), train_positives=int(df[DATASET.label].sum()),
         features=contract, versions={}, git=model_metadata.GitInfo(None, False),
     )  # fmt: skip
     model_metadata.write(folder / "model.json", meta)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.serve.conftest import Server, TinyModel, start_server
 
-pytestmark = pytest.mark.serve
+pytestmark = [pytest.mark.serve, pytest.mark.example]  # the shipped example's columns
 
 JSON = {"content-type": "application/json"}
 

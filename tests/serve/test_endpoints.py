@@ -10,6 +10,7 @@ from tests.serve.conftest import Server, TinyModel
 pytestmark = pytest.mark.serve
 
 
+@pytest.mark.example  # the shipped example's columns
 def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> None:
     assert server.json("GET", "/healthz") == (200, {"status": "ok"})
     assert server.json("GET", "/readyz") == (200, {"ready": True, "draining": False})
@@ -60,6 +61,7 @@ def test_invocations_accepts_mlflow_formats(server: Server, tiny_model: TinyMode
     assert answer["predictions"] == [int(s >= 0.5) for s in answer["scores"]]
 
 
+@pytest.mark.example  # the shipped example's columns
 def test_metrics_export_the_contract_and_move(server: Server, tiny_model: TinyModel) -> None:
     before = server.metrics()
     server.json("POST", "/v1/predict", {"instances": tiny_model.rows(4)})

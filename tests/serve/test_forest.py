@@ -13,7 +13,7 @@ from rollgate.serve import forest, predictor
 from rollgate.serve.forest import SMALL_BATCH, Forest, ForestPredictor
 from tests.serve.conftest import TinyModel
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.example]  # the shipped example's columns
 
 
 def _columns(model: TinyModel, n: int, offset: int = 0) -> dict[str, list[Any]]:

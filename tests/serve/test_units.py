@@ -33,6 +33,7 @@ def test_observe_many_equals_observe_one_by_one() -> None:
     assert strip == [line for line in generate_latest(many).splitlines() if b"_created" not in line]
 
 
+@pytest.mark.example  # the shipped example's columns
 def test_fast_and_slow_paths_agree(tiny_model: TinyModel) -> None:
     validator = Validator(tiny_model.contract)
     rows = tiny_model.rows(30)

@@ -15,7 +15,8 @@ from rollgate.contracts.features import FeatureContract, FeatureSpec
 PROBE_SEED = 20260105
 
 
-def _column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarray:
+def column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarray:
+    """`rows` values that satisfy `spec`, drawn with `rng` (also the generic sample data of `rollgate.data`)."""
     if spec.type == "category":
         choices = np.asarray(spec.categories or ("",), dtype=object)
         picked: np.ndarray = choices[rng.integers(0, len(choices), rows)]
@@ -44,7 +45,7 @@ def _column(spec: FeatureSpec, rng: np.random.Generator, rows: int) -> np.ndarra
 def probe_frame(contract: FeatureContract, rows: int) -> pd.DataFrame:
     """`rows` rows that satisfy `contract`, the same for the same contract on every machine."""
     rng = np.random.default_rng(PROBE_SEED)
-    data = {spec.name: _column(spec, rng, rows) for spec in contract.features}
+    data = {spec.name: column(spec, rng, rows) for spec in contract.features}
     frame = pd.DataFrame(data)
     for spec in contract.features:
         if spec.type == "category":

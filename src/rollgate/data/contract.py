@@ -7,7 +7,6 @@ from typing import Any
 import pandera.pandas as pa
 
 from rollgate.contracts.features import FeatureContract, FeatureSpec, FeatureType
-from rollgate.data.schema import Transactions
 
 _BOUNDS = {
     "greater_than": "minimum",
@@ -61,7 +60,7 @@ def _spec(name: str, column: pa.Column) -> FeatureSpec:
     )
 
 
-def feature_contract(model: type[pa.DataFrameModel] = Transactions) -> FeatureContract:
+def feature_contract(model: type[pa.DataFrameModel]) -> FeatureContract:
     """The contract of every column whose metadata marks it as a model feature, in schema order."""
     schema = model.to_schema()
     return FeatureContract(

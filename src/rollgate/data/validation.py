@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rollgate.data.schema import LABEL, Transactions
+from rollgate.data.schema import DATASET
 from rollgate.params import ValidateParams
 
 
@@ -104,17 +104,27 @@ def _schema_failures(cases: pd.DataFrame, origin: pd.DataFrame, max_examples: in
 
 
 def _label_failures(df: pd.DataFrame, params: ValidateParams) -> tuple[list[Failure], float | None]:
-    if LABEL not in df.columns or not pd.api.types.is_numeric_dtype(df[LABEL]) or df.empty:
+    label = DATASET.label
+    if label not in df.columns or df.empty:
         return [], None
-    rate = float(df[LABEL].mean())
+    values = df[label]
+    # The pipeline learns a binary label: -1 "pending", 2 or text would be learned as classes.
+    if not pd.api.types.is_bool_dtype(values):
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = ~numeric.isin([0, 1])
+        if bad.any():
+            examples = tuple({"value": _value(v)} for v in values[bad].unique()[: params.max_examples])
+            return [Failure(label, "label is 0/1", int(bad.sum()), examples)], None
+        values = numeric
+    rate = float(values.mean())
     failures = []
-    # One class means the labels were never joined (all 0) or filtered to fraud only (all 1).
-    if df[LABEL].nunique(dropna=True) < 2:
-        failures.append(Failure(LABEL, "both classes present", len(df), ({"value": f"only {df[LABEL].iloc[0]!r}"},)))
-    # A rate outside the band means a broken labelling job, not a real change in fraud.
+    # One class means the labels were never joined (all 0) or filtered to positives only (all 1).
+    if values.nunique(dropna=True) < 2:
+        failures.append(Failure(label, "both classes present", len(df), ({"value": f"only {values.iloc[0]!r}"},)))
+    # A rate outside the band means a broken labelling job, not a real change in the world.
     elif not params.label_rate_min <= rate <= params.label_rate_max:
         band = f"[{params.label_rate_min}, {params.label_rate_max}]"
-        failures.append(Failure(LABEL, f"label rate in {band}", len(df), ({"value": round(rate, 6)},)))
+        failures.append(Failure(label, f"label rate in {band}", len(df), ({"value": round(rate, 6)},)))
     return failures, rate
 
 
@@ -131,7 +141,7 @@ def validate(
         failures.append(Failure("(dataset)", "at least one row", 0, ({"value": "no rows in any batch"},)))
     elif not df.empty:
         try:
-            Transactions.validate(df, lazy=True)
+            DATASET.schema.validate(df, lazy=True)
         except pa.errors.SchemaErrors as exc:
             failures += _schema_failures(exc.failure_cases, origin, params.max_examples)
     label_failures, rate = _label_failures(df, params)

@@ -32,15 +32,23 @@ class Candidate:
     metrics: dict[str, float] | None = None  # recorded metrics (the release record's), if not scored
 
 
-def _score(model: Any, holdout: pd.DataFrame, names: list[str], who: str) -> tuple[np.ndarray, list[str]]:
+# A champion trained on other columns (the example's model after an adopter replaced the data) cannot be
+# scored here: say which features are missing and how to start afresh, rather than score NaNs.
+_RESET = "if this data replaces the champion's (adopting the template), reset with `rollgate adopt`"
+
+
+def _score(model: Any, holdout: pd.DataFrame, names: list[str], who: str) -> tuple[np.ndarray | None, list[str]]:
     missing = [n for n in names if n not in holdout.columns]
     if missing:
-        return np.full(len(holdout), np.nan), [f"{who}: holdout lacks its input columns {missing}"]
+        hint = f"; {_RESET}" if who == "champion" else ""
+        return None, [f"{who}: the holdout lacks its input features {missing}{hint}"]
     scores: np.ndarray = model.predict_proba(holdout[names])[:, 1]
     return scores, []
 
 
-def _metrics(y: np.ndarray, scores: np.ndarray, who: str, fpr: float) -> tuple[dict[str, float], list[str]]:
+def _metrics(y: np.ndarray, scores: np.ndarray | None, who: str, fpr: float) -> tuple[dict[str, float], list[str]]:
+    if scores is None:  # not scorable: the reason is already a problem
+        return {k: float("nan") for k in m.HEADLINE}, []
     try:
         return m.headline(y, scores, fpr, where=f"{who} on the holdout"), []
     except RollgateError as exc:
@@ -91,7 +99,7 @@ def _against(
     *,
     holdout: pd.DataFrame,
     y: np.ndarray,
-    scores: np.ndarray,
+    scores: np.ndarray | None,
     problems: list[str],
     base: dict[str, Any],
     policy: GateParams,
@@ -103,22 +111,26 @@ def _against(
     problems = problems + more + even_more
     comparison: stats.Difference | None = None
     segments: tuple[evidence.SegmentEvidence, ...] = ()
-    if not problems:
-        try:
-            comparison = evidence.compare(y, champ_scores, scores, policy)
-            segments = evidence.segments(holdout, y, champ_scores, scores, policy)
-        except RollgateError as exc:
-            problems.append(f"comparison: {exc}")
-    rows = holdout.head(policy.latency.rows)
-    seconds = latency.paired_per_row_seconds(
-        champion.model, challenger.model, rows[champion.features.names], rows[challenger.features.names],
-        policy.latency.repeats,
-    )  # fmt: skip
+    timed: evidence.Latency | None = None
+    if scores is not None and champ_scores is not None:
+        if not problems:
+            try:
+                comparison = evidence.compare(y, champ_scores, scores, policy)
+                segments = evidence.segments(holdout, y, champ_scores, scores, policy)
+            except RollgateError as exc:
+                problems.append(f"comparison: {exc}")
+        rows = holdout.head(policy.latency.rows)
+        timed = evidence.Latency(
+            *latency.paired_per_row_seconds(
+                champion.model, challenger.model, rows[champion.features.names], rows[challenger.features.names],
+                policy.latency.repeats,
+            )
+        )  # fmt: skip
     return GateInputs(
         champion=evidence.ModelEvidence(champion.sha256, champ_metrics, champion.features),
         comparison=comparison,
         segments=segments,
-        latency=evidence.Latency(*seconds),
+        latency=timed,
         problems=tuple(problems),
         **base,
     )

@@ -8,7 +8,7 @@ from rollgate import params as params_
 from rollgate.adapters import tracking
 from rollgate.contracts import jsonio, model_metadata, paths, reports
 from rollgate.data import batches
-from rollgate.data.schema import LABEL
+from rollgate.data.schema import DATASET
 from rollgate.model import artifact
 from rollgate.model.evaluation import Evaluation, Holdout, evaluate
 
@@ -21,11 +21,11 @@ PLOT_FILES = {
 
 
 def run(root: Path, track: bool = True) -> Evaluation:
-    params = params_.load(root / paths.PARAMS).evaluate
+    params = params_.load(root / paths.PARAMS, DATASET.params_columns).evaluate
     meta = model_metadata.read(root / paths.MODEL_METADATA)
     model = artifact.loads((root / paths.MODEL_ARTIFACT).read_bytes(), meta.sha256, str(paths.MODEL_ARTIFACT))
-    frame = batches.read_table(root / paths.HOLDOUT_SET, [*meta.features.names, LABEL], str(paths.HOLDOUT_SET))
-    holdout = Holdout(frame, frame[LABEL].to_numpy(), str(paths.HOLDOUT_SET))
+    frame = batches.read_table(root / paths.HOLDOUT_SET, [*meta.features.names, DATASET.label], str(paths.HOLDOUT_SET))
+    holdout = Holdout(frame, frame[DATASET.label].to_numpy(), str(paths.HOLDOUT_SET))
     result = evaluate(model, meta.features.names, meta.sha256, holdout, params)
 
     reports.write_evaluation(root / paths.EVALUATE_METRICS, result.summary)

@@ -16,7 +16,7 @@ from rollgate.contracts import model_metadata, paths, release, verdict
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.release import Release
 from rollgate.data import batches
-from rollgate.data.schema import LABEL
+from rollgate.data.schema import DATASET
 from rollgate.gate import inputs
 from rollgate.gate.decide import decide
 from rollgate.model import artifact
@@ -34,18 +34,18 @@ def _champion(root: Path, record: Release | None, needed: bool) -> inputs.Candid
 
 
 def run(root: Path, track: bool = True) -> verdict.Verdict:
-    params = params_.load(root / paths.PARAMS)
+    params = params_.load(root / paths.PARAMS, DATASET.params_columns)
     policy, fpr, experiment = params.gate, params.evaluate.fpr_target, params.shared.model_name
     meta = model_metadata.read(root / paths.MODEL_METADATA)
     model = artifact.loads((root / paths.MODEL_ARTIFACT).read_bytes(), meta.sha256, str(paths.MODEL_ARTIFACT))
-    holdout = batches.read_table(root / paths.HOLDOUT_SET, [LABEL], str(paths.HOLDOUT_SET))
+    holdout = batches.read_table(root / paths.HOLDOUT_SET, [DATASET.label], str(paths.HOLDOUT_SET))
     record = release.read_env(root, policy.env)
     past = history.read(root, policy.env)
     challenger = inputs.Candidate(model, meta.sha256, meta.features)
     pinned = record.model.sha256 if record else None
     champion = _champion(root, record, inputs.needs_champion_model(meta.sha256, pinned, past))
     gathered = inputs.gather(
-        challenger, champion, holdout=holdout, y=holdout[LABEL].to_numpy(), past=past, policy=policy, fpr=fpr
+        challenger, champion, holdout=holdout, y=holdout[DATASET.label].to_numpy(), past=past, policy=policy, fpr=fpr
     )
     result = decide(gathered, policy)
     verdict.write(root / paths.GATE_VERDICT, result)

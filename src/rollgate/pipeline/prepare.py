@@ -10,14 +10,15 @@ from rollgate.adapters import dvc
 from rollgate.contracts import jsonio, paths
 from rollgate.contracts.errors import DataValidationError
 from rollgate.data import batches, split
+from rollgate.data.schema import DATASET
 
 
 def run(root: Path) -> dict[str, Any]:
-    params = params_.load(root / paths.PARAMS).prepare
-    df, _, failures = batches.read_batches(root / paths.BATCHES_DIR)
+    params = params_.load(root / paths.PARAMS, DATASET.params_columns).prepare
+    df, _, failures = batches.read_batches(root / DATASET.batches)
     if failures or df.empty:
-        raise DataValidationError(f"{paths.BATCHES_DIR}: unreadable batches; run `rollgate validate` for details")
-    parts = split.time_split(df, params.holdout_weeks)
+        raise DataValidationError(f"{DATASET.batches}: unreadable batches; run `rollgate validate` for details")
+    parts = split.time_split(df, params.holdout)
     manifest = split.manifest(parts, dvc.dir_md5(root / paths.DATA_DIR))
     batches.write_frame(parts.train, root / paths.TRAIN_SET)
     batches.write_frame(parts.holdout, root / paths.HOLDOUT_SET)

@@ -10,8 +10,7 @@ from rollgate.contracts import atomic, jsonio, model_metadata, paths
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.data import batches
-from rollgate.data.contract import feature_contract
-from rollgate.data.schema import LABEL
+from rollgate.data.schema import DATASET
 from rollgate.model import artifact, metadata
 from rollgate.model.build import build_pipeline
 
@@ -20,14 +19,14 @@ LINEAGE_PATHS = ("params.yaml", "dvc.yaml", "data.dvc", "src")
 
 
 def run(root: Path, track: bool = True) -> ModelMetadata:
-    params = params_.load(root / paths.PARAMS)
+    params = params_.load(root / paths.PARAMS, DATASET.params_columns)
     shared, train_params = params.shared, params.train
     manifest = jsonio.read(root / paths.PREPARE_MANIFEST, "prepare-manifest")
-    contract = feature_contract()
-    train = batches.read_table(root / paths.TRAIN_SET, [*contract.names, LABEL], str(paths.TRAIN_SET))
-    y = train[LABEL].to_numpy()
+    contract = DATASET.features
+    train = batches.read_table(root / paths.TRAIN_SET, [*contract.names, DATASET.label], str(paths.TRAIN_SET))
+    y = train[DATASET.label].to_numpy()
     if y.min() == y.max():
-        raise RollgateError(f"{paths.TRAIN_SET}: {LABEL} has one class only; cannot train")
+        raise RollgateError(f"{paths.TRAIN_SET}: {DATASET.label} has one class only; cannot train")
     model = build_pipeline(contract, train_params, shared.seed).fit(train[contract.names], y)
 
     data = artifact.dumps(model)

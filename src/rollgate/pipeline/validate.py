@@ -15,16 +15,17 @@ from rollgate.adapters import dvc
 from rollgate.contracts import paths, reports
 from rollgate.contracts.errors import DataValidationError
 from rollgate.data import batches, validation
+from rollgate.data.schema import DATASET
 
 
 def run(root: Path) -> validation.Report:
-    params = params_.load(root / paths.PARAMS).validate_
-    df, origin, read_failures = batches.read_batches(root / paths.BATCHES_DIR)
+    params = params_.load(root / paths.PARAMS, DATASET.params_columns).validate_
+    df, origin, read_failures = batches.read_batches(root / DATASET.batches)
     files = len(origin["file"].unique()) + len(read_failures)
     report = validation.validate(df, origin, params, files=files, read_failures=read_failures)
     reports.write_validation_report(root / paths.VALIDATION_REPORT, report.to_dict())
     if not report.passed:
-        raise DataValidationError(f"{paths.BATCHES_DIR}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}")
+        raise DataValidationError(f"{DATASET.batches}: {report.summary()}\n  full report: {paths.VALIDATION_REPORT}")
     data_md5 = dvc.dir_md5(root / paths.DATA_DIR)
     recorded = dvc.recorded_md5_of(root / paths.DATA_DVC)
     if data_md5 != recorded:

@@ -13,7 +13,7 @@ import yaml
 from rollgate.adapters import dvc, git
 from rollgate.contracts import atomic, model_metadata, paths, reports, verdict
 from rollgate.contracts.errors import RollgateError
-from rollgate.data.schema import LABEL
+from rollgate.data.schema import DATASET
 from rollgate.params import flatten
 from rollgate.report import markdown, shift
 
@@ -87,7 +87,7 @@ def collect(root: Path, base: str, plots_url: str | None = None) -> markdown.Inp
         else reports.read_validate_summary(root / paths.VALIDATE_METRICS)
     )
     gate = verdict.read(root / paths.GATE_VERDICT).to_dict()
-    names = [*model_metadata.read(root / paths.MODEL_METADATA).features.names, LABEL]
+    names = [*model_metadata.read(root / paths.MODEL_METADATA).features.names, DATASET.label]
     notes: list[str] = []
     try:
         data: markdown.DataDiff | None = data_diff(root, base, names)

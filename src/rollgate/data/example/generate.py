@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rollgate.contracts import atomic
-from rollgate.data.schema import CHANNELS, COUNTRIES, MAX_AMOUNT, MAX_DISTANCE_KM, MERCHANT_CATEGORIES
+from rollgate.data.example.schema import CHANNELS, COUNTRIES, MAX_AMOUNT, MAX_DISTANCE_KM, MERCHANT_CATEGORIES
 
 Shift = Literal["none", "amount_inflation", "online_surge", "fraud_wave"]
 SHIFTS: tuple[Shift, ...] = ("none", "amount_inflation", "online_surge", "fraud_wave")
@@ -124,6 +124,14 @@ def generate_week(week: int, seed: int = 0, shift: Shift = "none", rows: int = R
     p = 1.0 / (1.0 + np.exp(-logit))
     df["is_fraud"] = (rng.random(rows) < p).astype(np.int64)
     return df
+
+
+def sample(rows: int, seed: int) -> pd.DataFrame:
+    """`rows` example rows over four weeks: the example's sampler hook (the template's tests use it)."""
+    weeks = 4
+    per_week = -(-rows // weeks)
+    frames = [generate_week(w, seed=seed, rows=per_week) for w in range(weeks)]
+    return pd.concat(frames, ignore_index=True).head(rows)
 
 
 def generate(options: GenerateOptions) -> dict[str, pd.DataFrame]:
