@@ -117,6 +117,11 @@ schemas: install
 manifests: install
 	$(RUN) render --argocd >/dev/null && $(RUN) check-manifests $(if $(SCHEMAS),--schemas $(SCHEMAS))
 
+## adopt: first deployment of your own model: every environment back to "no model yet" (docs/adopting.md)
+.PHONY: adopt
+adopt: install
+	$(RUN) adopt $(if $(DROP_EXAMPLE),--drop-example-data)
+
 ## promote: pin the gated model in manifests/ENV/ with one pushed commit (ENV=prod by default)
 .PHONY: promote
 promote: install

@@ -35,11 +35,16 @@ TINY_OVERRIDES: dict[str, dict[str, object]] = {
 TINY_ROWS = 8_000
 
 
+# Mappings that hold one choice (prepare.holdout: weeks, since or fraction): an override replaces them.
+_CHOICES = {"holdout"}
+
+
 def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:
     out = dict(base)
     for key, value in over.items():
         current = out.get(key)
-        out[key] = _merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+        mergeable = isinstance(current, dict) and isinstance(value, dict) and key not in _CHOICES
+        out[key] = _merge(current, value) if mergeable else value  # type: ignore[arg-type]
     return out
 
 

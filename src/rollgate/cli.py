@@ -25,7 +25,12 @@ def _generate(args: argparse.Namespace) -> None:
     from rollgate.data import example
 
     example.write_batches(
-        args.root, args.out, weeks=args.weeks, start_week=args.start_week, shift=args.shift, seed=args.seed,
+        args.root,
+        args.out,
+        weeks=args.weeks,
+        start_week=args.start_week,
+        shift=args.shift,
+        seed=args.seed,
         rows_per_week=args.rows_per_week,
     )
 
@@ -192,7 +197,7 @@ def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     gen.add_argument("--start-week", type=int, default=0, help="index of the first week (0 = 2026-01-05)")
     gen.add_argument("--shift", default="none", help="none, amount_inflation, online_surge or fraud_wave")
     gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--rows-per-week", type=int, help="rows per weekly file (default 9000)")
+    gen.add_argument("--rows-per-week", type=int, help="rows per file of a week (default 9000)")
     gen.add_argument("--out", type=Path, help="output directory (default: the example's batch folder)")
     gen.set_defaults(func=_generate)
 

@@ -57,7 +57,7 @@ def run(root: Path) -> None:
     started = time.perf_counter()
     work = _prepare_workspace(root, env)
     _, took = dvc.cli(work, "pull", "--quiet", str(paths.DATA_DVC), env=env)
-    print(f"  1. dvc pull data.dvc   from the embedded remote ({took:.1f} s)")
+    print(f"  1. dvc pull data.dvc   from the default DVC remote ({took:.1f} s)")
     try:
         log, took = dvc.cli(work, "repro", "--pull", "--single-item", "dvc.yaml", env=env)
     except RollgateError:
@@ -69,7 +69,7 @@ def run(root: Path) -> None:
         print(f"       {stage:<9} {_outcome(log, stage)}")
     if "ran" not in {_outcome(log, s) for s in STAGES}:
         print("     (nothing ran: these exact inputs were built before, and their outputs came by content from the")
-        print("      DVC cache or the embedded remote, byte for byte, as at a merge; commit a change to params.yaml")
+        print("      DVC cache or the DVC remote, byte for byte, as at a merge; commit a change to params.yaml")
         print("      to watch it train)")
     run_id = re.search(r"MLflow run ([0-9a-f]{32})", log)
     summary.pipeline(work, tracking_uri(root), run_id.group(1) if run_id else None)

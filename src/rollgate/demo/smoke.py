@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgate.contracts.errors import RollgateError
+from rollgate.contracts.features import FeatureContract
 
 
 def _free_port() -> int:
@@ -56,8 +57,26 @@ def _show(name: str, status: int, answer: Any) -> None:
     print(f"       {name:<28} -> {status} {text[:150]}{'…' if len(text) > 150 else ''}")
 
 
-def run(model: Path, sha256: str, rows: list[dict[str, Any]], log: Path) -> None:
-    """Serve `model`, send `rows` (valid) plus one invalid request, stop; raise if anything misbehaves.
+def invalid(row: dict[str, Any], contract: FeatureContract) -> dict[str, Any]:
+    """`row` broken the way the contract forbids: its first feature out of range (or an unknown category, a
+    non-boolean), its last feature missing."""
+    first, last = contract.features[0], contract.features[-1]
+    bad: dict[str, Any] = {k: v for k, v in row.items() if k != last.name or len(contract.features) == 1}
+    if first.type == "category":
+        bad[first.name] = "not-one-of-the-categories"
+    elif first.type == "bool":
+        bad[first.name] = "maybe"
+    elif first.minimum is not None:
+        bad[first.name] = first.minimum - 1
+    elif first.maximum is not None:
+        bad[first.name] = first.maximum + 1
+    else:
+        bad[first.name] = "not a number"
+    return bad
+
+
+def run(model: Path, sha256: str, rows: list[dict[str, Any]], log: Path, bad: dict[str, Any]) -> None:
+    """Serve `model`, send `rows` (valid) plus the invalid `bad`, stop; raise if anything misbehaves.
 
     The server's own log goes to `log`.
     """
@@ -69,8 +88,6 @@ def run(model: Path, sha256: str, rows: list[dict[str, Any]], log: Path) -> None
     try:
         took = _wait_ready(base, proc)
         print(f"  3. rollgate serve on {base} (ready in {took:.1f} s)")
-        bad = {**rows[0], "amount": -5.0}
-        del bad[next(iter(k for k in bad if k != "amount"))]
         calls = [
             ("POST /v1/predict (1 row)", "/v1/predict", {"instances": rows[:1]}),
             (f"POST /v1/predict ({len(rows)} rows)", "/v1/predict", {"instances": rows}),

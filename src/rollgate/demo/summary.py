@@ -59,7 +59,9 @@ def smoke(work: Path) -> None:
         pd.read_parquet(work / paths.HOLDOUT_SET)[meta.features.names].head(3).to_json(orient="records")
     )
     print("serving smoke run:")
-    serving.run(work / paths.MODEL_ARTIFACT, meta.sha256, rows, work / "serve.log")
+    serving.run(
+        work / paths.MODEL_ARTIFACT, meta.sha256, rows, work / "serve.log", serving.invalid(rows[0], meta.features)
+    )
 
 
 def pipeline(work: Path, uri: str, run_id: str | None) -> None:
