@@ -81,10 +81,10 @@ STAGES := validate prepare train evaluate gate
 $(STAGES): install
 	$(BIN)/dvc repro --single-item $@
 
-## bench-gate: the gate's false-promotion rate and power on simulated holdouts of known quality (a few minutes)
+## bench-gate: the gate's false promotion and power on your holdout and model, and which min_effect and holdout size meet the goals (after `make repro`; ~7 min)
 .PHONY: bench-gate
 bench-gate: install
-	$(BIN)/python benchmarks/gate/simulate.py --seeds $${SEEDS:-1000}
+	$(BIN)/python -m benchmarks.gate.simulate --seeds $${SEEDS:-1000} --cell-seeds $${CELL_SEEDS:-100}
 
 ## serve: serve models/model.skops on 127.0.0.1:8080 (digest and feature contract from models/model.json)
 .PHONY: serve

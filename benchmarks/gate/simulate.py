@@ -1,142 +1,95 @@
-"""`make bench-gate`: the gate's real decision code on simulated holdouts of known quality.
+"""`make bench-gate`: the gate's false-promotion rate and power on the adopter's own holdout, and which
+`min_effect` and holdout size meet the goals.
 
-Scores are drawn from the example generator's latent fraud log-odds plus independent Gaussian noise:
-a model's quality is set by its noise level, so "equally good" (same noise) and "better by
-`min_effect`" (less noise, calibrated so the expected ROC AUC rises by exactly `min_effect`) are true
-by construction, not retrained guesses. Labels are redrawn from the latent probability for each
-seed. Each simulated pair goes through the same evidence and decision functions as `rollgate gate`
-(floors, the paired test, per-segment checks; latency is not simulated), next to the naive rule
-"promote when the challenger's point ROC AUC is higher".
+The truth is built from the holdout and the trained model (`make repro` writes both): each row's latent
+log-odds is a linear map of the model's score log-odds, fitted so the label rate and the model's ROC AUC
+are the holdout's (`latent`). Each seed redraws the labels from that latent probability over the real rows
+(their segment columns kept) and draws the champion's and the challenger's scores as the latent log-odds
+plus shared and own noise. "Equally good" is the same own noise; "better by `min_effect`" is less, set so
+the expected ROC AUC rises by exactly `min_effect`: both true by construction, not retrained guesses. Each
+pair goes through the same evidence and decision functions as `rollgate gate`, with the real policy from
+params.yaml (floors, the paired test, per-segment checks; latency is not simulated), next to the naive
+rule "promote when the challenger's point ROC AUC is higher". The sizing grid repeats this on the holdout
+resampled to other sizes and for other `min_effect` values, with fewer seeds per cell.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+from benchmarks.gate import latent, report, sizing, trials
+from benchmarks.gate.holdout import Holdout, load, require
 from rollgate import params as params_
+from rollgate.contracts import paths
 from rollgate.contracts.errors import RollgateError
-from rollgate.data.contract import feature_contract
-from rollgate.data.generate import fraud_logit, generate_week
-from rollgate.gate import evidence
-from rollgate.gate.decide import GateInputs, decide
-from rollgate.gate.stats import clopper_pearson
-from rollgate.model import metrics as m
+from rollgate.data.schema import DATASET
 from rollgate.params import GateParams
 
-# A model's score is the latent log-odds plus noise: a part both models share (two models trained on the
-# same data make mostly the same mistakes: their scores correlate strongly) and a part of their own.
-SHARED_NOISE = 0.7
-OWN_NOISE = 0.9  # the champion's own noise: total noise about 1.14 gives ROC AUC near the example model's
 
-
-@dataclass(frozen=True)
-class Outcome:
-    gate: bool
-    naive: bool
-
-
-def holdout(weeks: int, rows_per_week: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """The simulated holdout's rows and their latent log-odds of fraud (the default split's size)."""
-    frame = pd.concat([generate_week(100 + w, seed=99, rows=rows_per_week) for w in range(weeks)], ignore_index=True)
-    return frame, fraud_logit(frame)
-
-
-def expected_auc(logit: np.ndarray, own: float, rng: np.random.Generator, draws: int = 8) -> float:
-    """E[ROC AUC] of a model with `own` noise (plus the shared noise) against labels ~ sigmoid(logit)."""
-    p = 1.0 / (1.0 + np.exp(-logit))
-    total = np.hypot(SHARED_NOISE, own)
-    aucs = []
-    for _ in range(draws):
-        scores = logit + total * rng.standard_normal(len(logit))
-        order = np.argsort(scores, kind="mergesort")
-        neg_below = np.cumsum((1 - p)[order]) - (1 - p)[order]
-        aucs.append(float((p[order] * neg_below).sum() / (p.sum() * (1 - p).sum())))
-    return float(np.mean(aucs))
-
-
-def better_noise(logit: np.ndarray, effect: float, seed: int) -> float:
-    """The own-noise level whose expected ROC AUC is `effect` above the champion's (bisection)."""
-    target = expected_auc(logit, OWN_NOISE, np.random.default_rng(seed)) + effect
-    lo, hi = 0.0, OWN_NOISE
-    if expected_auc(logit, 0.0, np.random.default_rng(seed)) < target:
-        raise RollgateError(f"gate.min_effect={effect} is more than removing all own noise can gain")
-    for _ in range(30):
-        mid = (lo + hi) / 2
-        if expected_auc(logit, mid, np.random.default_rng(seed)) > target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def trial(frame: pd.DataFrame, logit: np.ndarray, noise: float, seed: int, policy: GateParams) -> Outcome:
-    rng = np.random.default_rng([seed, 7])
-    y = (rng.random(len(logit)) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int64)
-    shared = logit + SHARED_NOISE * rng.standard_normal(len(logit))
-    champion = 1.0 / (1.0 + np.exp(-(shared + OWN_NOISE * rng.standard_normal(len(logit)))))
-    challenger = 1.0 / (1.0 + np.exp(-(shared + noise * rng.standard_normal(len(logit)))))
-    contract = feature_contract()
-    models = [
-        evidence.ModelEvidence(f"{i:064x}", m.headline(y, s, 0.01), contract)
-        for i, s in ((1, champion), (2, challenger))
-    ]
-    inputs = GateInputs(
-        env="simulation",
-        champion=models[0],
-        challenger=models[1],
-        comparison=evidence.compare(y, champion, challenger, policy),
-        segments=evidence.segments(frame, y, champion, challenger, policy),
-    )
-    verdict = decide(inputs, policy)
-    return Outcome(verdict.verdict == "promote", models[1].metrics[m.ROC_AUC] > models[0].metrics[m.ROC_AUC])
-
-
-def _row(name: str, outcomes: list[Outcome]) -> tuple[str, float, tuple[float, float], float]:
-    promoted = sum(o.gate for o in outcomes)
-    interval = clopper_pearson(promoted, len(outcomes))
-    return name, promoted / len(outcomes), interval, sum(o.naive for o in outcomes) / len(outcomes)
-
-
-def run(seeds: int, policy: GateParams, weeks: int, rows_per_week: int) -> str:
+def run(data: Holdout, policy: GateParams, fpr: float, plan: sizing.Plan) -> str:
+    """Measure, print the tables and the recommendation; return the machine-readable line."""
     started = time.perf_counter()
-    frame, logit = holdout(weeks, rows_per_week)
-    noise = better_noise(logit, policy.min_effect, seed=1)
-    equal = [trial(frame, logit, OWN_NOISE, s, policy) for s in range(seeds)]
-    better = [trial(frame, logit, noise, seeds + s, policy) for s in range(seeds)]
-    rows = [_row("equal (false promotion)", equal), _row(f"better by {policy.min_effect} (power)", better)]
+    logit, auc = latent.fit(data.y, data.scores)
+    sim = trials.Simulation(data.frame, logit, data.features, policy, fpr)
+    cells = sizing.measure(sim, plan)
+    n = len(data.y)
+    equal, better = sizing.cell(cells, n, None), sizing.cell(cells, n, plan.configured)
+    if equal is None or better is None:
+        raise RollgateError(f"min_effect={plan.configured} is more than a noiseless model can gain over the champion")
+    best = sizing.recommend(cells, plan, n)
+    segments = ", ".join(policy.segments.columns) or "none"
     print(
-        f"gate simulation: {seeds} seeds per scenario, holdout {len(frame):,} rows "
-        f"({weeks} weeks x {rows_per_week:,}), {policy.rule} on {policy.primary_metric} at "
-        f"{policy.confidence:.1%} one-sided, decision margin {policy.decision_margin}"
+        f"gate simulation: holdout {n:,} rows, {int(data.y.sum()):,} with {data.label}=1 ({data.y.mean():.2%}); "
+        f"the trained model's ROC AUC {auc:.4f}; segments judged by {segments}; {policy.rule} on "
+        f"{policy.primary_metric} at {policy.confidence:.1%} one-sided, decision margin {policy.decision_margin}"
     )
-    print(f"{'scenario':<32} {'our gate':>9} {'95% Clopper-Pearson':>20} {'naive rule':>11}")
-    for name, rate, (low, high), naive in rows:
-        print(f"{name:<32} {rate:>9.3f} {f'[{low:.3f}, {high:.3f}]':>20} {naive:>11.3f}")
+    print("\n".join([*report.headline(equal, better), "", *report.grid(cells, plan, n)]))
+    print(report.recommendation(best))
     print(f"({time.perf_counter() - started:.0f} s)")
-    return (
-        f"false_promotion={rows[0][1]:.4f} false_promotion_upper95={rows[0][2][1]:.4f} power={rows[1][1]:.4f} "
-        f"naive_false_promotion={rows[0][3]:.4f} seeds={seeds}"
-    )
+    return report.last_line(equal, better, plan, best)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=1000)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--weeks", type=int, default=None, help="holdout weeks (default: prepare.holdout_weeks)")
-    parser.add_argument("--rows-per-week", type=int, default=9_000)
-    args = parser.parse_args()
+def _floats(text: str) -> tuple[float, ...]:
     try:
-        loaded = params_.load(args.params)
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {text!r}")
+    return values
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=1000, help="seeds per scenario on the holdout as it is")
+    parser.add_argument("--cell-seeds", type=int, default=100, help="seeds per other cell of the sizing grid")
+    parser.add_argument("--sizes", type=_floats, default=(0.5, 1.0, 2.0, 4.0), help="holdout sizes, x its rows")
+    parser.add_argument("--effects", type=_floats, default=(0.75, 1.0, 1.5), help="min_effects, x gate.min_effect")
+    parser.add_argument("--params", type=Path, default=Path(paths.PARAMS))
+    parser.add_argument("--holdout", type=Path, default=Path(paths.HOLDOUT_SET))
+    parser.add_argument("--model", type=Path, default=Path(paths.MODEL_ARTIFACT), help="its metadata: .json beside")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    try:
+        require(args.holdout, args.model)  # before params.yaml: the usual first mistake, said first
+        loaded = params_.load(args.params, DATASET.params_columns)
+        policy = loaded.gate
+        data = load(args.holdout, args.model, DATASET.label, policy.segments.columns)
+        plan = sizing.Plan(
+            factors=tuple(sorted({1.0, *args.sizes})),
+            effects=tuple(sorted({policy.min_effect * k for k in {1.0, *args.effects}})),
+            configured=policy.min_effect,
+            seeds=args.seeds,
+            cell_seeds=args.cell_seeds,
+        )
+        print(run(data, policy, loaded.evaluate.fpr_target, plan))
     except RollgateError as exc:
         raise SystemExit(f"bench-gate: {exc}") from exc
-    print(run(args.seeds, loaded.gate, args.weeks or loaded.prepare.holdout_weeks, args.rows_per_week))
 
 
 if __name__ == "__main__":
