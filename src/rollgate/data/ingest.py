@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pandera.errors
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -68,15 +69,19 @@ def _columns(frames: dict[Path, pd.DataFrame], dataset: Dataset) -> None:
         )
 
 
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _bools(values: pd.Series, column: str, source: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.astype(bool)
     text = values.astype(str).str.strip().str.lower()
     bad = ~text.isin(_TRUE | _FALSE)
     if bad.any():
-        rows = list(np.flatnonzero(bad.to_numpy())[:5])
+        rows = [int(r) for r in np.flatnonzero(bad.to_numpy())[:5]]
         raise DataValidationError(
-            f"{source}: {column}: not true/false or 0/1 at rows {rows} (e.g. {values.iloc[rows[0]]!r})"
+            f"{source}: {column}: not true/false or 0/1 at rows {rows} (e.g. {_plain(values.iloc[rows[0]])!r})"
         )
     return text.isin(_TRUE)
 
@@ -88,9 +93,9 @@ def _label(values: pd.Series, column: str, source: str) -> pd.Series:
     numeric = pd.to_numeric(values, errors="coerce")
     bad = ~numeric.isin([0, 1])
     if bad.any():
-        rows = list(np.flatnonzero(bad.to_numpy())[:5])
+        rows = [int(r) for r in np.flatnonzero(bad.to_numpy())[:5]]
         raise DataValidationError(
-            f"{source}: label {column!r} must be 0/1 (or true/false): rows {rows} hold {values.iloc[rows[0]]!r}"
+            f"{source}: label {column!r} must be 0/1 (or true/false): rows {rows} hold {_plain(values.iloc[rows[0]])!r}"
         )
     return numeric.astype(np.int64)
 
@@ -110,7 +115,7 @@ def _coerce(frame: pd.DataFrame, dataset: Dataset, source: str) -> pd.DataFrame:
                 out[name] = pd.to_datetime(values, format="ISO8601").astype("datetime64[us]")
             else:
                 out[name] = columns[name].dtype.try_coerce(values)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, pandera.errors.ParserError) as exc:
             raise DataValidationError(f"{source}: column {name!r}: cannot convert to {dtype}: {exc}") from None
     return pd.DataFrame(out)
 
