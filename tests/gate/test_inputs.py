@@ -32,7 +32,8 @@ def test_a_champion_whose_features_the_holdout_lacks_is_an_explicit_reject() -> 
     champion = Candidate(_model(["amount", "age"], old, y), "a" * 64, theirs, {"roc_auc": 0.9})
     policy = fixed_params.gate(segments={"columns": ["channel"]})
 
-    inputs = gather(challenger, champion, holdout=holdout, y=y, past=History(frozenset(), frozenset()), policy=policy, fpr=0.01)
+    past = History(frozenset(), frozenset())
+    inputs = gather(challenger, champion, holdout=holdout, y=y, past=past, policy=policy, fpr=0.01)
     verdict = decide(inputs, policy)
 
     assert verdict.verdict == "reject"
