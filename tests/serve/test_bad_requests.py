@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
+from rollgate.contracts.features import FeatureSpec
+from rollgate.data.schema import DATASET
 from tests.serve.conftest import Server, TinyModel, start_server
 
-pytestmark = [pytest.mark.serve, pytest.mark.example]  # the shipped example's columns
+pytestmark = pytest.mark.serve
+
+FEATURES = DATASET.features.features
+NUMERIC = next((f for f in FEATURES if f.type in ("float", "int")), None)
+FIRST, LAST = FEATURES[0], FEATURES[-1]
 
 JSON = {"content-type": "application/json"}
 
@@ -32,7 +38,7 @@ BAD: list[tuple[str, str, str, Any, int]] = [
     ("instances not a list", "POST", "/v1/predict", {"instances": {"a": 1}}, 400),
     ("no rows", "POST", "/v1/predict", {"instances": []}, 400),
     ("a row not an object", "POST", "/v1/predict", {"instances": [1]}, 422),
-    ("NaN literal", "POST", "/v1/predict", b'{"instances": [{"amount": NaN}]}', 400),
+    ("NaN literal", "POST", "/v1/predict", b'{"instances": [{"%s": NaN}]}' % FIRST.name.encode(), 400),
     ("mlflow: two formats", "POST", "/invocations", {"instances": [], "inputs": []}, 400),
     ("mlflow: split without data", "POST", "/invocations", {"dataframe_split": {"columns": ["a"]}}, 400),
     ("mlflow: ragged columns", "POST", "/invocations", {"inputs": {"a": [1], "b": [1, 2]}}, 400),
@@ -52,46 +58,55 @@ def test_bad_request(server: Server, case: tuple[str, str, str, Any, int]) -> No
         assert json.loads(data)["error"]
 
 
+def _wrong(spec: FeatureSpec) -> list[tuple[Any, str]]:
+    """Values the contract refuses for `spec`, each with the reason the server must give."""
+    out: list[tuple[Any, str]] = [(..., "missing"), (None, "type")]
+    if spec.type == "category":
+        out += [("not-one-of-the-categories", "category"), (7, "type")]
+    elif spec.type == "bool":
+        out += [(1, "type"), ("true", "type")]
+    else:
+        out += [("12", "type"), (True, "type")]
+        if spec.minimum is not None:
+            out.append((spec.minimum if spec.minimum_exclusive else spec.minimum - 1, "range"))
+        if spec.maximum is not None:
+            out.append((spec.maximum if spec.maximum_exclusive else spec.maximum + 1, "range"))
+        if spec.type == "int":
+            out += [(3.5, "type"), (2**70, "range")]
+    return out
+
+
+FIELD_CASES = [(spec.name, value, reason) for spec in FEATURES for value, reason in _wrong(spec)]
+
+
 @pytest.mark.parametrize(
-    ("change", "field", "reason"),
-    [
-        ({"amount": ...}, "amount", "missing"),
-        ({"amount": 0.0}, "amount", "range"),  # exclusive minimum
-        ({"amount": "12"}, "amount", "type"),
-        ({"amount": True}, "amount", "type"),
-        ({"amount": None}, "amount", "type"),
-        ({"hour_of_day": 24}, "hour_of_day", "range"),
-        ({"hour_of_day": 3.5}, "hour_of_day", "type"),
-        ({"hour_of_day": 2**70}, "hour_of_day", "range"),
-        ({"card_present": 1}, "card_present", "type"),
-        ({"channel": "telepathy"}, "channel", "category"),
-        ({"country": 7}, "country", "type"),
-    ],
+    ("field", "value", "reason"), FIELD_CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(FIELD_CASES)]
 )
 def test_invalid_field_gets_422_naming_row_and_field(
-    server: Server, tiny_model: TinyModel, change: dict[str, Any], field: str, reason: str
+    server: Server, tiny_model: TinyModel, field: str, value: Any, reason: str
 ) -> None:
-    rows = [tiny_model.rows(1)[0], _row(tiny_model, **change)]
+    rows = [tiny_model.rows(1)[0], _row(tiny_model, **{field: value})]
     status, answer = server.json("POST", "/v1/predict", {"instances": rows})
     assert status == 422
     assert [(e["row"], e["field"], e["reason"]) for e in answer["errors"]] == [(1, field, reason)]
 
 
+@pytest.mark.skipif(NUMERIC is None, reason="the feature contract has no numeric feature")
 def test_number_too_large_for_a_float(server: Server, tiny_model: TinyModel) -> None:
-    body = json.dumps({"instances": [tiny_model.rows(1)[0]]}).replace('"amount": ', '"amount": 1e400, "_": ', 1)
+    assert NUMERIC is not None
+    name = f'"{NUMERIC.name}": '
+    body = json.dumps({"instances": [tiny_model.rows(1)[0]]}).replace(name, f'{name}1e400, "_": ', 1)
     status, _, data = server.request("POST", "/v1/predict", raw=body.encode(), headers=JSON)
     assert status in (400, 422), data
 
 
 def test_one_error_per_field_and_row(server: Server, tiny_model: TinyModel) -> None:
-    rows = [_row(tiny_model, amount=-1, channel="x"), _row(tiny_model, hour_of_day=99)]
+    (first_bad, _), (last_bad, _) = _wrong(FIRST)[2], _wrong(LAST)[2]
+    rows = [_row(tiny_model, **{FIRST.name: first_bad, LAST.name: last_bad}), _row(tiny_model, **{FIRST.name: ...})]
     status, answer = server.json("POST", "/v1/predict", {"instances": rows})
     assert status == 422
-    assert sorted((e["row"], e["field"]) for e in answer["errors"]) == [
-        (0, "amount"),
-        (0, "channel"),
-        (1, "hour_of_day"),
-    ]
+    expected = sorted({(0, FIRST.name), (0, LAST.name), (1, FIRST.name)})
+    assert sorted((e["row"], e["field"]) for e in answer["errors"]) == expected
 
 
 def test_content_type_and_limits(tiny_model: TinyModel, tmp_path: Any) -> None:

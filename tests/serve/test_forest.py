@@ -13,7 +13,7 @@ from rollgate.serve import forest, predictor
 from rollgate.serve.forest import SMALL_BATCH, Forest, ForestPredictor
 from tests.serve.conftest import TinyModel
 
-pytestmark = [pytest.mark.unit, pytest.mark.example]  # the shipped example's columns
+pytestmark = pytest.mark.unit
 
 
 def _columns(model: TinyModel, n: int, offset: int = 0) -> dict[str, list[Any]]:
@@ -48,9 +48,10 @@ def test_missing_values_and_unknown_categories_branch_as_scikit_learn(
 ) -> None:
     """Inputs the server's validator refuses still take scikit-learn's branches (NaN, unknown category)."""
     columns = _columns(tiny_model, 60)
-    columns["amount"] = [math.nan if i % 3 == 0 else v for i, v in enumerate(columns["amount"])]
-    columns["country"] = ["ZZ" if i % 4 == 0 else v for i, v in enumerate(columns["country"])]
-    columns["channel"] = ["teleport" if i % 5 == 0 else v for i, v in enumerate(columns["channel"])]
+    for k, spec in enumerate(tiny_model.contract.features):
+        odd = math.nan if spec.type in ("float", "int") else "unseen-category" if spec.type == "category" else None
+        if odd is not None:
+            columns[spec.name] = [odd if i % (3 + k) == 0 else v for i, v in enumerate(columns[spec.name])]
     expected = chosen.fallback.scores(columns)  # scikit-learn on the same encoded matrix
     assert np.isnan(chosen.matrix(columns)).any()
     assert np.array_equal(chosen.scores(columns), expected)

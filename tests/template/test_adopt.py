@@ -146,6 +146,10 @@ def test_a_second_dataset_adopts_through_the_documented_steps(tmp_path: Path) ->
     sources = _edit(project, tmp_path / "exports")
     _timed(steps, "edit schema, params, configs", started)
 
+    # The example's generator stays, and says what to use instead of writing rows the schema rejects.
+    generated = project.rollgate("data", "generate", check=False)
+    assert generated.returncode == 1 and "rollgate data import" in generated.stderr
+
     started = time.perf_counter()
     imported = project.rollgate("data", "import", *map(str, sources), "--partition", "month")
     assert "dvc add data" in imported.stdout
