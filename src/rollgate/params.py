@@ -1,8 +1,10 @@
 """`params.yaml`, validated once at the boundary into frozen typed objects.
 
 Every section is a pydantic model with `extra="forbid"` (an unknown key is an error), strict types (a
-string is never silently read as a number) and declared ranges. `load` names the file and the dotted
-key of every problem before any stage does work. Stages receive only their own section.
+string is never silently read as a number) and declared ranges. No field has a default: params.yaml
+is the one home of the values. `load` names the file and the dotted key of every problem before any
+stage does work: cross-section checks (a floor a random model would pass) and, given the dataset's
+columns, the segment columns against the schema. Stages receive only their own section.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from pathlib import Path
 from rollgate.contracts.errors import RollgateError
 
 
-
 def is_active() -> bool:
     """Whether the pipeline's dataset (`rollgate.data.schema.DATASET`) is the example's."""
     from rollgate.data.example.schema import Transactions
