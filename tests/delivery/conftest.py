@@ -12,7 +12,9 @@ from tests.delivery.story import (
     commit_params,
     head,
     manifests,
+    model_md5,
     promote_step,
+    remote_object,
     repro,
     revert,
     sha_on_disk,
@@ -30,6 +32,7 @@ def story(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> St
     seen["v1_verdict"], _ = repro(project)
     seen["v1"] = sha_on_disk(project)
     seen["S1"] = head(project)
+    seen["v1_in_remote_before_P1"] = remote_object(project, model_md5(project)).exists()
     promote_step(project, story, "P1")  # dvc.lock and gate.json are carried by the promotion commit
     seen["S2"] = commit_params(project, LINEAR, "logistic regression")
     seen["v2_verdict"], _ = repro(project)

@@ -15,7 +15,6 @@ import yaml
 
 from rollgate.contracts import paths, release, trailers
 from tests.delivery.story import (
-    GATE,
     LINEAR_SOFT,
     MANIFESTS,
     Story,
@@ -25,12 +24,13 @@ from tests.delivery.story import (
     repro,
     sha_on_disk,
     state,
+    story_params,
 )
-from tests.helpers import BIN, Project, tiny_params
+from tests.helpers import BIN, Project
 
 pytestmark = pytest.mark.integration
 
-OTHER = tiny_params(train={"estimator": "logistic_regression", "logistic_regression": {"C": 0.3}}, gate=GATE)
+OTHER = story_params(estimator="logistic_regression", logistic_regression={"C": 0.3})
 
 
 def _message(project: Project, ref: str = "HEAD") -> str:

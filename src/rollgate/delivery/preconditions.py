@@ -38,6 +38,7 @@ class Ready:
     candidate: Candidate
     pinned: Release | None
     carried: tuple[str, ...]  # changed pipeline outputs the promotion commit carries
+    added: tuple[str, ...] = ()  # new objects of an in-tree DVC remote: committed too, removed on a refusal
 
 
 def _pipeline_output(path: str) -> bool:

@@ -2,13 +2,18 @@
 
 Order, chosen so that every failure leaves a consistent state:
 1. check (read-only): verdict, digests, withdrawal, source commit, work tree (`preconditions.inspect`);
-2. register the exact artifact bytes in MLflow (idempotent; a failure stops here, nothing written)
+2. make sure the DVC default remote holds the model (`landing.stored`: `dvc push models/model.skops`,
+   a no-op when it is there), since the record pins a URI under that remote's layout; a failed push
+   refuses with the command to run. When the remote is a folder inside the work tree (the embedded
+   `dvc-remote/`, committed to git), the object the push adds is part of the promotion commit, and
+   any later failure removes it again;
+3. register the exact artifact bytes in MLflow (idempotent; a failure stops here, nothing written)
    and record the version in the release record;
-3. render the manifests and the record into a temporary directory, then move them into place,
+4. render the manifests and the record into a temporary directory, then move them into place,
    refresh the gate's entry in `dvc.lock`, commit;
-4. push, fetching and replaying on a rejection; a push rejected every time undoes the commit and
+5. push, fetching and replaying on a rejection; a push rejected every time undoes the commit and
    restores the work tree as it was;
-5. point the environment's alias at the version. Git is the truth: after a pushed commit a
+6. point the environment's alias at the version. Git is the truth: after a pushed commit a
    registry failure is only a warning, and the next `rollgate promote` (same model) repairs it.
 """
 
@@ -67,11 +72,11 @@ def _deploy(root: Path, ready: Ready) -> str:
         storage_base=storage,
         image=image,
     )
-    version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
-    rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
-    with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
+    with landing.stored(root, ready) as pushed, tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
+        version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
+        rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
         staged = _stage(root, rel, Path(tmp) / env)
-        done = landing.deliver(root, ready, staged, message.deploy(rel, ready.verdict))
+        done = landing.deliver(root, pushed, staged, message.deploy(rel, ready.verdict))
     if done is None:
         return f"nothing to deploy: a concurrent promotion already pinned {rel.model.sha256[:12]} in {env}"
     return (
@@ -95,7 +100,8 @@ def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
             synced = _alias(root, rel, registered=registered)
             return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
         preconditions.stale(root, pinned, ready.candidate.source_commit)
-        done = landing.deliver(root, ready, staged, message.rerender(rel, changed))
+        with landing.stored(root, ready) as pushed:  # the URI may name a new storage base
+            done = landing.deliver(root, pushed, staged, message.rerender(rel, changed))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
     return (
         f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=registered)}"
@@ -108,8 +114,8 @@ def run(root: Path, env: str) -> str:
     """Promote the gated model on disk to `env`; what happened, in words.
 
     Raises:
-        RollgateError: a refusal (bad verdict, digest, withdrawn, stale, dirty tree, push rejected):
-            nothing is committed and the work tree is as it was.
+        RollgateError: a refusal (bad verdict, digest, withdrawn, stale, dirty tree, the model not
+            pushable to the DVC remote, push rejected): nothing is committed and the work tree is as it was.
     """
     ready = preconditions.inspect(root, env)
     if ready.pinned is not None and ready.pinned.model.sha256 == ready.candidate.meta.sha256:
