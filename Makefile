@@ -66,10 +66,10 @@ imports: install
 data: install
 	$(RUN) data generate
 
-## repro: reproduce the DVC pipeline here (never re-commits data.dvc; `dvc add data` records new data)
+## repro: pull, then reproduce the DVC pipeline here; a refusal says what to do (never re-commits data.dvc; `dvc add data` records new data)
 .PHONY: repro
 repro: install
-	$(BIN)/dvc pull --allow-missing -q && $(BIN)/dvc repro --single-item dvc.yaml
+	$(RUN) repro
 
 ## validate: the validate stage alone, through DVC (skipped when its inputs are unchanged)
 ## prepare: the prepare stage alone, through DVC

@@ -81,6 +81,12 @@ def _gate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repro(args: argparse.Namespace) -> None:
+    from rollgate.adapters import dvc
+
+    dvc.repro(args.root)
+
+
 def _report(args: argparse.Namespace) -> None:
     from rollgate.report import collect
 
@@ -219,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
         if name in ("train", "evaluate"):
             stage.add_argument("--no-track", action="store_true", help="do not log to MLflow")
         stage.set_defaults(func=func)
+
+    repro = sub.add_parser("repro", help="`make repro`: dvc pull --allow-missing, then dvc repro; refusals say why")
+    repro.set_defaults(func=_repro)
 
     gate = sub.add_parser("gate", help="judge the challenger against the champion; writes gate.json")
     gate.add_argument("--check", action="store_true", help="exit non-zero unless gate.json allows deployment")
