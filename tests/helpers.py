@@ -35,8 +35,8 @@ TINY_OVERRIDES: dict[str, dict[str, object]] = {
 TINY_ROWS = 8_000
 
 
-# Mappings that hold one choice (prepare.holdout: weeks, since or fraction): an override replaces them.
-_CHOICES = {"holdout"}
+# Mappings an override replaces whole: prepare.holdout (one of weeks, since, fraction) and gate.floors.
+_CHOICES = {"holdout", "floors"}
 
 
 def _merge(base: dict[str, object], over: dict[str, object]) -> dict[str, object]:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 # tiny holdout. Latency is not what this test is about (a stump predicts faster than anything).
 GATE = {
     "latency": {"budget_ratio": 50.0, "rows": 200, "repeats": 3},
-    "floors": {"roc_auc": 0.55, "average_precision": 0.02},
+    "floors": {"roc_auc": 0.55},  # above chance; a tiny holdout makes average precision too noisy to floor
 }
 STUMP = tiny_params(train={"hist_gradient_boosting": {"max_iter": 1, "max_leaf_nodes": 2}}, gate=GATE)
 LINEAR = tiny_params(train={"estimator": "logistic_regression"}, gate=GATE)
