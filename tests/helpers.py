@@ -33,6 +33,9 @@ TINY_OVERRIDES: dict[str, dict[str, object]] = {
     "evaluate": {"min_segment_size": 100, "latency_rows": 50, "latency_repeats": 2},
 }
 TINY_ROWS = 8_000
+# The shipped model and app names (an adopter's, once adopted): what messages and file names carry.
+MODEL_NAME: str = yaml.safe_load((ROOT / "params.yaml").read_text())["shared"]["model_name"]
+APP: str = yaml.safe_load((ROOT / "configs/deploy/prod.yaml").read_text())["app"]
 
 
 # Mappings an override replaces whole: prepare.holdout (one of weeks, since, fraction) and gate.floors.

@@ -24,7 +24,7 @@ from tests.delivery.story import (
     sha_on_disk,
     state,
 )
-from tests.helpers import Project
+from tests.helpers import MODEL_NAME, Project
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ def test_an_in_tree_remote_object_joins_the_promotion_commit(in_tree: Project, t
     obj = f"{INSIDE}/files/md5/{model_md5(project)[:2]}/{model_md5(project)[2:]}"
     assert not (project.path / obj).exists()
     done = project.rollgate("promote", "--env", "prod")
-    assert "deployed fraud-detector" in done.stdout, done.stdout
+    assert f"deployed {MODEL_NAME}" in done.stdout, done.stdout
     stat = project.git("show", "--stat=200", "--format=", "HEAD").stdout
     assert obj in stat, stat
     touched = project.git("show", "--name-only", "--format=", "HEAD").stdout.split()

@@ -12,6 +12,7 @@ from rollgate.contracts import paths, verdict
 from rollgate.delivery import preview
 from rollgate.manifests.deploy_config import load_deploy_config
 from tests.delivery.story import LINEAR_SOFT, Story, commit_params, fork, repro, state
+from tests.helpers import APP
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def test_a_model_the_gate_allows_shows_the_record_promotion_would_write(story: S
     before = state(project)
     diff = preview.manifest_diff(project.path, "prod")
     assert state(project) == before, "the preview must not touch manifests/"
-    assert {"manifests/prod/release.json", "manifests/prod/fraud-detector-rollout.yaml"} <= _files(diff)
+    assert {"manifests/prod/release.json", f"manifests/prod/{APP}-rollout.yaml"} <= _files(diff)
     assert f'+    "sha256": "{story.seen["v3"]}"' in diff
     assert f'-    "sha256": "{story.seen["v1"]}"' in diff
 
@@ -47,7 +48,7 @@ def test_a_config_change_shows_the_re_render(story: Story, tmp_path: Path) -> No
     raw["rollout"]["pause_minutes"] += 5
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     diff = preview.manifest_diff(project.path, "prod")
-    assert _files(diff) == {"manifests/prod/fraud-detector-rollout.yaml"}
+    assert _files(diff) == {f"manifests/prod/{APP}-rollout.yaml"}
     changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     before, after = raw["rollout"]["pause_minutes"] - 5, raw["rollout"]["pause_minutes"]
     assert sorted(changed) == sorted(

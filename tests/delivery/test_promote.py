@@ -26,7 +26,7 @@ from tests.delivery.story import (
     state,
     story_params,
 )
-from tests.helpers import BIN, Project
+from tests.helpers import BIN, MODEL_NAME, Project
 
 pytestmark = pytest.mark.integration
 
@@ -48,9 +48,9 @@ def test_first_promotion_commits_manifests_lock_and_verdict(story: Story) -> Non
     project, seen = story.project, story.seen
     p1 = seen["P1"]
     assert p1["done"].returncode == 0, p1["done"].stderr
-    assert "deployed fraud-detector" in p1["done"].stdout and "alias champion" in p1["done"].stdout
+    assert f"deployed {MODEL_NAME}" in p1["done"].stdout and "alias champion" in p1["done"].stdout
     sha = p1["after"][0]
-    assert _message(project, sha).startswith(f"deploy(prod): fraud-detector {seen['v1'][:12]}\n\n")
+    assert _message(project, sha).startswith(f"deploy(prod): {MODEL_NAME} {seen['v1'][:12]}\n\n")
     assert project.git("rev-parse", f"{sha}~1").stdout.strip() == seen["S1"]  # the source commit is its parent
     touched = set(project.git("show", "--name-only", "--format=", sha).stdout.split())
     assert "dvc.lock" in touched and "gate.json" in touched
@@ -124,11 +124,11 @@ def test_mlflow_holds_the_exact_bytes_once_per_digest_with_the_alias(story: Stor
 
     seen = story.seen
     client = MlflowClient(story.project.env["MLFLOW_TRACKING_URI"])
-    versions = client.search_model_versions("name = 'fraud-detector'")
+    versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
     by_sha = {v.tags["rollgate.model_sha256"]: v for v in versions}
     assert len(versions) == len(by_sha) == 3  # v1 promoted twice, one version
     assert set(by_sha) == {seen["v1"], seen["v2"], seen["v3"]}
-    champion = client.get_model_version_by_alias("fraud-detector", "champion")
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
     assert champion.version == by_sha[seen["v1"]].version
     assert int(champion.version) == _pinned(story.project).model.registry_version
     assert champion.tags["rollgate.source_commit"] == seen["S3_reverted"]  # lineage of its latest promotion
@@ -148,7 +148,7 @@ def test_a_registry_that_lacks_the_pinned_model_is_synced_from_git(story: Story,
     done = project.rollgate("promote", "--env", "prod")
     assert "nothing to deploy" in done.stdout and "alias champion" in done.stdout, done.stdout
     assert state(project) == before
-    champion = MlflowClient(uri).get_model_version_by_alias("fraud-detector", "champion")
+    champion = MlflowClient(uri).get_model_version_by_alias(MODEL_NAME, "champion")
     assert champion.tags["rollgate.model_sha256"] == story.seen["v1"]
 
 
@@ -268,7 +268,7 @@ def test_a_push_rejected_every_time_undoes_the_commit(staged: Project) -> None:
     finally:
         hook.unlink()
     done = staged.rollgate("promote", "--env", "prod")  # the undo left a state promotion accepts
-    assert "deployed fraud-detector" in done.stdout and "(verdict rollback)" in done.stdout
+    assert f"deployed {MODEL_NAME}" in done.stdout and "(verdict rollback)" in done.stdout
     assert staged.git("status", "--porcelain").stdout == ""
 
 
@@ -283,7 +283,7 @@ def test_a_config_only_change_is_a_re_render_commit(story: Story, tmp_path: Path
     done = project.rollgate("promote", "--env", "prod")
     assert "re-rendered prod" in done.stdout, done.stdout
     text = _message(project)
-    assert text.startswith(f"deploy(prod): re-render fraud-detector {story.seen['v1'][:12]}")
+    assert text.startswith(f"deploy(prod): re-render {MODEL_NAME} {story.seen['v1'][:12]}")
     found = trailers.parse(text)
     assert found[trailers.RERENDER] == [story.seen["v1"]] and trailers.MODEL_SHA256 not in found
     assert _pinned(project).image.digest == "sha256:" + "a" * 64

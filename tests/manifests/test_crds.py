@@ -3,6 +3,7 @@ inline CRD and a lock written in the test (offline: `--from DIR` reads the local
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -208,10 +209,22 @@ def shipped() -> list[crd_schema.Entry]:
 
 
 def _custom_kinds_rendered() -> set[str]:
-    """`<apiVersion> <kind>` of every custom resource in the committed (re-rendered, checked) manifests/."""
+    """`<apiVersion> <kind>` of every custom resource rollgate renders: each environment's manifests for an
+    example release (rendered here, so an adopted template with no model yet is covered too) and Argo CD's."""
+    from rollgate.contracts import release
+    from rollgate.manifests import argocd, render
+    from rollgate.manifests.deploy_config import environments, load_deploy_config
+
+    example = release.loads((ROOT / "tests/contracts/release_example.json").read_text(), "release_example.json")
+    assert example is not None
+    texts = [
+        text
+        for env in environments(ROOT)
+        for text in render.render_texts(load_deploy_config(ROOT, env), dataclasses.replace(example, env=env)).values()
+    ]
     found = set()
-    for path in (ROOT / "manifests").rglob("*.yaml"):
-        for doc in yaml.safe_load_all(path.read_text()):
+    for text in [*texts, *argocd.render_texts(ROOT).values()]:
+        for doc in yaml.safe_load_all(text):
             group = str(doc.get("apiVersion", "")).rpartition("/")[0]
             if group not in validation.CORE_GROUPS and group != validation.KUSTOMIZE:
                 found.add(f"{doc['apiVersion']} {doc['kind']}")

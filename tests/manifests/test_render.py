@@ -65,12 +65,12 @@ def test_every_rendered_object_validates_strictly(name: str, schemas: Path) -> N
 @pytest.mark.parametrize(
     ("name", "find", "typo"),
     [
-        ("fraud-detector-rollout.yaml", "- setMirrorRoute:", "- setMirorRoute:"),  # a custom resource
-        ("fraud-detector-rollout.yaml", "progressDeadlineAbort:", "progressDeadlineAbrot:"),
-        ("fraud-detector-virtualservice.yaml", "gateways:", "gateway:"),
-        ("fraud-detector-podmonitor.yaml", "podMetricsEndpoints:", "podMetricEndpoints:"),
-        ("fraud-detector-stable-service.yaml", "targetPort:", "tragetPort:"),  # a core kind
-        ("fraud-detector-horizontalpodautoscaler.yaml", "minReplicas:", "minReplica:"),
+        (f"{CFG.app}-rollout.yaml", "- setMirrorRoute:", "- setMirorRoute:"),  # a custom resource
+        (f"{CFG.app}-rollout.yaml", "progressDeadlineAbort:", "progressDeadlineAbrot:"),
+        (f"{CFG.app}-virtualservice.yaml", "gateways:", "gateway:"),
+        (f"{CFG.app}-podmonitor.yaml", "podMetricsEndpoints:", "podMetricEndpoints:"),
+        (f"{CFG.app}-stable-service.yaml", "targetPort:", "tragetPort:"),  # a core kind
+        (f"{CFG.app}-horizontalpodautoscaler.yaml", "minReplicas:", "minReplica:"),
     ],
 )
 def test_a_misspelt_field_fails_validation(name: str, find: str, typo: str, schemas: Path) -> None:
@@ -104,7 +104,7 @@ def test_a_template_typo_is_caught_by_check_manifests(
 def test_leftover_jinja_tokens_and_undeclared_args_are_caught() -> None:
     with pytest.raises(ContractError, match=r"x.yaml:2: leftover template token '\[\['"):
         lint.check_text("x.yaml", "kind: X\nname: [[ cfg.app ]]\n")
-    template = TEXTS["fraud-detector-analysistemplate.yaml"].replace("{{args.max-p99-ratio}}", "{{args.max-p99}}")
+    template = TEXTS[f"{CFG.app}-analysistemplate.yaml"].replace("{{args.max-p99-ratio}}", "{{args.max-p99}}")
     with pytest.raises(ContractError, match="undeclared args: max-p99"):
         lint.check_text("t.yaml", template)
     with pytest.raises(ContractError, match="exactly one object"):
@@ -112,7 +112,7 @@ def test_leftover_jinja_tokens_and_undeclared_args_are_caught() -> None:
 
 
 def test_argo_placeholders_pass_through_jinja_untouched() -> None:
-    assert "{{args.canary-hash}}" in TEXTS["fraud-detector-analysistemplate.yaml"]
+    assert "{{args.canary-hash}}" in TEXTS[f"{CFG.app}-analysistemplate.yaml"]
     texts = argocd.render_texts(ROOT)
     assert '{{index .rollout.metadata.annotations "rollgate.dev/model-sha256"}}' in "".join(texts.values())
     assert '"{{.app.status.operationState.syncResult.revision}}"' in "".join(texts.values())
@@ -174,7 +174,7 @@ def test_pods_are_hardened_and_pinned() -> None:
 def test_a_new_release_is_a_new_pod_template() -> None:
     other = replace(EXAMPLE, model=replace(EXAMPLE.model, sha256="e" * 64))
     assert render.configmap_name(CFG, other) != render.configmap_name(CFG, EXAMPLE)
-    assert render.render_texts(CFG, other)["fraud-detector-rollout.yaml"] != TEXTS["fraud-detector-rollout.yaml"]
+    assert render.render_texts(CFG, other)[f"{CFG.app}-rollout.yaml"] != TEXTS[f"{CFG.app}-rollout.yaml"]
 
 
 def test_podmonitor_copies_the_pod_template_hash() -> None:
@@ -223,7 +223,7 @@ def _project(tmp_path: Path) -> Path:
 def test_check_manifests_passes_then_catches_a_hand_edit(tmp_path: Path, schemas: Path) -> None:
     project = _project(tmp_path)
     assert check.check(project, schemas) == []
-    rollout = project / "manifests/prod/fraud-detector-rollout.yaml"
+    rollout = project / f"manifests/prod/{CFG.app}-rollout.yaml"
     rollout.write_text(rollout.read_text().replace("setWeight: 25", "setWeight: 50", 1))
     (problem,) = check.check(project, schemas)
     assert "manifests/prod differs from what its inputs render" in problem and "+        - setWeight: 25" in problem

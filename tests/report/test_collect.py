@@ -8,7 +8,7 @@ import pytest
 from rollgate.contracts import paths
 from tests.helpers import Project, copy_project, tiny_params
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.example]  # the example's generator makes the shifted week
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import yaml
 
 from tests.helpers import BIN, ROOT, Project, _merge, tool_env
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.example]  # adopts from the shipped example
 
 SCHEMA = '''"""The adopter's dataset: one row per customer and month."""
 
