@@ -129,7 +129,10 @@ PARAMS_CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     # DVC parses params.yaml before any stage runs; its own error names the file and the line.
     "bad YAML": (lambda path: path.write_text("train: [unclosed\n"), ["params.yaml", "line 1"]),
     "unknown key": (_edit("train", "estimater", "x"), ["params.yaml", "train.estimater", "unknown key"]),
-    "wrong type": (_edit("prepare", "holdout_weeks", "two"), ["params.yaml", "prepare.holdout_weeks", "valid integer"]),
+    "wrong type": (
+        _edit("prepare", "holdout", {"weeks": "two"}),
+        ["params.yaml", "prepare.holdout.weeks", "valid integer"],
+    ),
     "out of range": (
         _edit("train.hist_gradient_boosting", "learning_rate", 5.0),
         ["params.yaml", "train.hist_gradient_boosting.learning_rate", "less than or equal to 1"],
