@@ -82,9 +82,9 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _repro(args: argparse.Namespace) -> None:
-    from rollgate.adapters import dvc
+    from rollgate.adapters import dvc_cli
 
-    dvc.repro(args.root)
+    dvc_cli.repro(args.root)
 
 
 def _report(args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rollgate.adapters import dvc
+from rollgate.adapters import dvc_store
 from rollgate.contracts.errors import ArtifactError
 from tests.helpers import BIN, tool_env
 
@@ -55,16 +55,16 @@ def _clone(origin: Path, dest: Path) -> Path:
 
 def test_a_fresh_clone_fetches_an_object_from_the_remote_into_a_new_cache(origin: Path, tmp_path: Path) -> None:
     clone = _clone(origin, tmp_path / "clone")
-    assert dvc.read_object(clone, MD5, "the blob") == BLOB
+    assert dvc_store.read_object(clone, MD5, "the blob") == BLOB
     assert (clone / ".dvc" / "cache" / "files" / "md5" / MD5[:2] / MD5[2:]).read_bytes() == BLOB
     sha = hashlib.sha256(BLOB).hexdigest()
-    assert dvc.fetch_artifact(clone, MD5, sha, "the blob", "a test") == BLOB
+    assert dvc_store.fetch_artifact(clone, MD5, sha, "the blob", "a test") == BLOB
 
 
 def test_an_object_the_remote_lacks_is_named_so(origin: Path, tmp_path: Path) -> None:
     clone = _clone(origin, tmp_path / "clone")
     with pytest.raises(ArtifactError, match="neither in the DVC cache nor in the default remote") as caught:
-        dvc.read_object(clone, "0" * 32, "the champion")
+        dvc_store.read_object(clone, "0" * 32, "the champion")
     assert "the champion (dvc md5 " + "0" * 32 in str(caught.value) and "dvc push" in str(caught.value)
 
 
@@ -72,7 +72,7 @@ def test_a_cache_that_cannot_be_written_is_told_apart_from_a_missing_object(orig
     clone = _clone(origin, tmp_path / "clone")
     (clone / ".dvc" / "cache").write_text("not a folder")  # root ignores permissions; a file blocks anyone
     with pytest.raises(ArtifactError, match="is in the default remote") as caught:
-        dvc.read_object(clone, MD5, "the champion")
+        dvc_store.read_object(clone, MD5, "the champion")
     assert "writing it into the DVC cache" in str(caught.value) and "neither" not in str(caught.value)
 
 
@@ -88,14 +88,14 @@ def _point_remote(repo: Path, url: Path) -> None:
 
 def test_push_output_fills_a_remote_outside_the_work_tree(copy: Path, tmp_path: Path) -> None:
     _point_remote(copy, tmp_path / "elsewhere")
-    assert dvc.push_output(copy, "blob.bin", MD5) is None
+    assert dvc_store.push_output(copy, "blob.bin", MD5) is None
     assert (tmp_path / "elsewhere" / "files" / "md5" / MD5[:2] / MD5[2:]).read_bytes() == BLOB
-    assert dvc.push_output(copy, "blob.bin", MD5) is None  # already there: nothing to do
+    assert dvc_store.push_output(copy, "blob.bin", MD5) is None  # already there: nothing to do
 
 
 def test_push_output_names_the_object_of_a_remote_inside_the_work_tree(copy: Path) -> None:
     _point_remote(copy, copy / "objects")  # any name: "inside the work tree" is a path test
-    found = dvc.push_output(copy, "blob.bin", MD5)
+    found = dvc_store.push_output(copy, "blob.bin", MD5)
     assert found == f"objects/files/md5/{MD5[:2]}/{MD5[2:]}"
     assert (copy / found).read_bytes() == BLOB
 
@@ -104,7 +104,7 @@ def test_a_failed_push_names_the_command_to_run(copy: Path, tmp_path: Path) -> N
     (tmp_path / "a-file").write_text("")
     _point_remote(copy, tmp_path / "a-file" / "remote")  # a remote path no one can create
     with pytest.raises(ArtifactError, match="to the DVC default remote failed") as caught:
-        dvc.push_output(copy, "blob.bin", MD5)
+        dvc_store.push_output(copy, "blob.bin", MD5)
     assert "run `dvc push blob.bin`" in str(caught.value) and "\n" not in str(caught.value)
 
 
@@ -112,5 +112,5 @@ def test_a_cache_without_the_object_is_a_refusal_not_a_silent_push(copy: Path, t
     _point_remote(copy, tmp_path / "elsewhere")
     shutil.rmtree(copy / ".dvc" / "cache")
     with pytest.raises(ArtifactError, match="the DVC cache lacks it") as caught:
-        dvc.push_output(copy, "blob.bin", MD5)
+        dvc_store.push_output(copy, "blob.bin", MD5)
     assert "`dvc commit -f blob.bin`" in str(caught.value)

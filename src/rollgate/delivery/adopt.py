@@ -15,7 +15,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rollgate.adapters import dvc
+from rollgate.adapters import dvc_store
 from rollgate.contracts import jsonio, paths, release
 from rollgate.manifests import argocd, deploy_config
 
@@ -44,7 +44,7 @@ def _drop_example(root: Path) -> list[str]:
     if batches.is_dir():
         shutil.rmtree(batches)
         said.append(f"removed {batches.relative_to(root)}/")
-    dropped = dvc.drop_recorded_objects(root)
+    dropped = dvc_store.drop_recorded_objects(root)
     if dropped:
         said.append(f"removed {dropped} objects of the example from the in-tree DVC remote")
     return said

@@ -20,7 +20,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from rollgate.adapters import dvc, git
+from rollgate.adapters import dvc, dvc_store, git
 from rollgate.contracts import paths, release
 from rollgate.delivery import preconditions
 from rollgate.delivery.preconditions import Ready
@@ -47,7 +47,7 @@ def stored(root: Path, ready: Ready) -> Iterator[Ready]:
     A new object in a remote inside the work tree is yielded in `Ready.added`, for the promotion
     commit; if the promotion fails before that commit lands, the object is removed again.
     """
-    found = dvc.push_output(root, str(paths.MODEL_ARTIFACT), ready.candidate.dvc_md5)
+    found = dvc_store.push_output(root, str(paths.MODEL_ARTIFACT), ready.candidate.dvc_md5)
     new = found is not None and ("??", found) in git.status(root)  # untracked, and not ignored by git
     ready = dataclasses.replace(ready, added=(found,) if found and new else ())
     try:

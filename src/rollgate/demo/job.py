@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from rollgate.adapters import dvc, git
+from rollgate.adapters import dvc_cli, git
 from rollgate.adapters.tracking import tracking_uri
 from rollgate.contracts import paths
 from rollgate.contracts.errors import RollgateError
@@ -46,7 +46,7 @@ def _prepare_workspace(root: Path, env: dict[str, str]) -> Path:
     if work.exists():
         shutil.rmtree(work)
     git.clone(root, work)
-    dvc.cli(work, "cache", "dir", "--local", str((root / ".dvc" / "cache").resolve()), env=env)
+    dvc_cli.cli(work, "cache", "dir", "--local", str((root / ".dvc" / "cache").resolve()), env=env)
     return work
 
 
@@ -56,13 +56,13 @@ def run(root: Path) -> None:
     print(f"rollgate demo: the pull-request job in {WORKSPACE} (a clone of HEAD {head}; your work tree is untouched)")
     started = time.perf_counter()
     work = _prepare_workspace(root, env)
-    _, took = dvc.cli(work, "pull", "--quiet", str(paths.DATA_DVC), env=env)
+    _, took = dvc_cli.cli(work, "pull", "--quiet", str(paths.DATA_DVC), env=env)
     print(f"  1. dvc pull data.dvc   from the default DVC remote ({took:.1f} s)")
     try:
-        log, took = dvc.cli(work, "repro", "--pull", "--single-item", "dvc.yaml", env=env)
+        log, took = dvc_cli.cli(work, "repro", "--pull", "--single-item", "dvc.yaml", env=env)
     except RollgateError:
         with contextlib.suppress(RollgateError):
-            dvc.cli(work, "checkout", "--quiet", env=env)  # a failed stage leaves the previous outputs
+            dvc_cli.cli(work, "checkout", "--quiet", env=env)  # a failed stage leaves the previous outputs
         raise
     print(f"  2. dvc repro --pull --single-item dvc.yaml ({took:.1f} s)")
     for stage in STAGES:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollgate import params as params_
-from rollgate.adapters import dvc, history, tracking
+from rollgate.adapters import dvc_store, history, tracking
 from rollgate.contracts import model_metadata, paths, release, verdict
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.release import Release
@@ -28,7 +28,7 @@ def _champion(root: Path, record: Release | None, needed: bool) -> inputs.Candid
     model = None
     if needed:
         what, pinned_by = f"champion artifact {record.model.sha256[:12]}", str(paths.release_record(record.env))
-        data = dvc.fetch_artifact(root, record.model.dvc_md5, record.model.sha256, what, pinned_by)
+        data = dvc_store.fetch_artifact(root, record.model.dvc_md5, record.model.sha256, what, pinned_by)
         model = artifact.loads(data, record.model.sha256, what)
     return inputs.Candidate(model, record.model.sha256, record.features, dict(record.metrics))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from rollgate.adapters import dvc, git
+from rollgate.adapters import dvc, dvc_store, git
 from rollgate.contracts import atomic, model_metadata, paths, reports, verdict
 from rollgate.contracts.errors import RollgateError
 from rollgate.data.schema import DATASET
@@ -38,11 +38,11 @@ def _md5(dvc_text: str | None, source: str) -> str | None:
 
 
 def _listing(root: Path, md5: str | None) -> dict[str, str]:
-    return {} if md5 is None else dvc.dir_listing(root, md5)
+    return {} if md5 is None else dvc_store.dir_listing(root, md5)
 
 
 def _frame(root: Path, files: dict[str, str], names: list[str]) -> pd.DataFrame:
-    frames = [pd.read_parquet(io.BytesIO(dvc.read_object(root, md5, rel))) for rel, md5 in sorted(files.items())]
+    frames = [pd.read_parquet(io.BytesIO(dvc_store.read_object(root, md5, rel))) for rel, md5 in sorted(files.items())]
     return pd.concat(frames, ignore_index=True)[names] if frames else pd.DataFrame(columns=names)
 
 
