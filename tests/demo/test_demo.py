@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.helpers import Project, tiny_params
+from tests.helpers import APP, Project, tiny_params
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "gate        promote in prod (no champion yet: floors only)",
         "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
         "merging would commit 14 files",
-        "+++ b/manifests/prod/fraud-detector-analysistemplate.yaml",
+        f"+++ b/manifests/prod/{APP}-analysistemplate.yaml",
         "more lines",
         "2. canary: 5% of live traffic",
         "serving smoke run:",

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rollgate.contracts import model_metadata
-from tests.helpers import Project, tool_env
+from tests.helpers import MODEL_NAME, Project, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def test_training_run_is_tracked_in_mlflow(reproduced: Project) -> None:
 
     client = MlflowClient(reproduced.env["MLFLOW_TRACKING_URI"])
     meta = model_metadata.read(reproduced.path / "models/model.json")
-    experiment = client.get_experiment_by_name("fraud-detector")
+    experiment = client.get_experiment_by_name(MODEL_NAME)
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id], f"tags.`rollgate.model_sha256` = '{meta.sha256}'")
     assert len(runs) == 1

@@ -44,8 +44,9 @@ class TinyModel:
 
     def scores(self, rows: list[dict[str, Any]]) -> list[float]:
         frame = pd.DataFrame(rows)[self.contract.names]
-        for name in ("merchant_category", "country", "channel"):
-            frame[name] = frame[name].astype("str")
+        for spec in self.contract.features:
+            if spec.type == "category":
+                frame[spec.name] = frame[spec.name].astype("str")
         return [float(s) for s in self.model.predict_proba(frame)[:, 1]]
 
 
