@@ -1,6 +1,7 @@
 """Where each stage reads and writes, relative to the repository root.
 
-`dvc.yaml` names the same paths; `tests/unit/test_dvc_yaml.py` checks that the two agree.
+`dvc.yaml` names the same paths; `tests/pipeline/test_dvc_yaml.py` checks that the two agree. The batch
+folder is the dataset's (`rollgate.data.schema.DATASET.batches`).
 """
 
 from pathlib import PurePosixPath as P
@@ -8,7 +9,6 @@ from pathlib import PurePosixPath as P
 PARAMS = P("params.yaml")
 DATA_DIR = P("data")
 DATA_DVC = P("data.dvc")
-BATCHES_DIR = DATA_DIR / "transactions"
 
 # validate: a declared metric (so prepare waits for it) and a full report that survives failure
 VALIDATE_METRICS = P("reports/validate.json")
