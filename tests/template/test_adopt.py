@@ -228,3 +228,45 @@ def _serve_one_row(project: Project, record: dict[str, object]) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _clone(tmp_path: Path) -> Project:
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(tmp_path / "clone")], check=True, capture_output=True)
+    return Project(tmp_path / "clone", tool_env(tmp_path))
+
+
+def _objects(project: Project) -> set[str]:
+    return {p.name for p in (project.path / "dvc-remote/files/md5").rglob("*") if p.is_file()}
+
+
+def test_adopt_drops_the_example_data_and_its_objects_from_the_embedded_remote(tmp_path: Path) -> None:
+    project = _clone(tmp_path)
+    project.dvc("pull", "-q", "data.dvc")
+    data_md5 = yaml.safe_load((project.path / "data.dvc").read_text())["outs"][0]["md5"]
+    before = _objects(project)
+    assert data_md5[2:] in before
+
+    said = project.rollgate("adopt", "--drop-example-data").stdout
+
+    assert "removed data/transactions/" in said and "objects of the example from the in-tree DVC remote" in said
+    after = _objects(project)
+    assert data_md5[2:] not in after and len(after) < len(before)
+    assert not (project.path / "data/transactions").exists()
+    assert not (project.path / "dvc-remote/runs").exists()
+    for env in ("staging", "prod"):
+        assert sorted(p.name for p in (project.path / "manifests" / env).iterdir()) == ["release.json"]
+        anchor = json.loads((project.path / f"deploy-state/{env}/adopted.json").read_text())
+        assert anchor["env"] == env and anchor["by"] == "rollgate adopt"
+
+
+def test_adopt_leaves_the_remote_alone_once_data_dvc_records_other_data(tmp_path: Path) -> None:
+    project = _clone(tmp_path)
+    (project.path / "data/mine").mkdir(parents=True)
+    _customers(50, seed=1).to_parquet(project.path / "data/mine/2025-03.parquet", index=False)
+    project.dvc("add", "-q", "data")
+    before = _objects(project)
+
+    said = project.rollgate("adopt", "--drop-example-data").stdout
+
+    assert "the DVC remote is left as it is" in said
+    assert _objects(project) == before

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from rollgate.adapters import dvc_store
+from rollgate.adapters import dvc, dvc_store
 from rollgate.contracts import jsonio, paths, release
 from rollgate.manifests import argocd, deploy_config
 
@@ -35,18 +35,34 @@ def _reset(root: Path, env: str) -> list[str]:
     return removed
 
 
+def _example_recorded(root: Path, folder: str) -> bool:
+    """Whether data.dvc still records the example's data (every file under its batch folder)."""
+    if not (root / paths.DATA_DVC).is_file():
+        return False
+    listing = dvc_store.dir_listing(root, dvc.recorded_md5_of(root / paths.DATA_DVC))
+    inside = PurePosixPath(folder).relative_to(paths.DATA_DIR).as_posix() + "/"
+    return bool(listing) and all(name.startswith(inside) for name in listing)
+
+
 def _drop_example(root: Path) -> list[str]:
-    """The example's batches and the objects that data.dvc and dvc.lock name in an in-tree remote."""
+    """The example's batches and the objects that data.dvc and dvc.lock name in an in-tree remote, unless
+    they are the adopter's already (a dataset whose batches live in the example's folder, data recorded)."""
+    from rollgate.data.example import is_active
     from rollgate.data.example.schema import BATCHES
+    from rollgate.data.schema import DATASET
 
     said = []
+    ours = str(DATASET.batches) == BATCHES and not is_active()
     batches = root / BATCHES
-    if batches.is_dir():
+    if batches.is_dir() and not ours:
         shutil.rmtree(batches)
-        said.append(f"removed {batches.relative_to(root)}/")
-    dropped = dvc_store.drop_recorded_objects(root)
-    if dropped:
-        said.append(f"removed {dropped} objects of the example from the in-tree DVC remote")
+        said.append(f"removed {BATCHES}/ (the example's batches)")
+    if _example_recorded(root, BATCHES):
+        dropped = dvc_store.drop_recorded_objects(root)
+        if dropped:
+            said.append(f"removed {dropped} objects of the example from the in-tree DVC remote")
+    else:
+        said.append("data.dvc records other data than the example's: the DVC remote is left as it is")
     return said
 
 
