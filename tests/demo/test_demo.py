@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.helpers import APP, Project, tiny_params
+from rollgate.data.schema import DATASET
+from tests.helpers import APP, TINY_ROWS, Project, tiny_params
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,8 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "SIGTERM -> exited 0",
     ):
         assert fragment in out, out
-    assert "8,000 rows in 4 batches" in out
+    files = len(list((reproduced.path / DATASET.batches).glob("*.parquet")))
+    assert f"{TINY_ROWS:,} rows in {files} batches" in out
     assert reproduced.git("status", "--porcelain").stdout == status_before
     assert (reproduced.path / ".demo/workspace/models/model.skops").is_file()
 
