@@ -72,12 +72,16 @@ def read_object(root: Path, md5: str, what: str) -> bytes:
     return data
 
 
+def _inside(root: Path, odb: Any) -> bool:
+    """Whether the remote is a local folder inside the work tree (the embedded `dvc-remote/`)."""
+    return bool(odb.fs.protocol == "local" and Path(odb.path).resolve().is_relative_to(root.resolve()))
+
+
 def _in_tree(root: Path, odb: Any, md5: str) -> str | None:
     """The object's path relative to `root` when the remote is a local folder inside the work tree."""
-    if odb.fs.protocol != "local":
+    if not _inside(root, odb):
         return None
-    found, base = Path(odb.oid_to_path(md5)).resolve(), root.resolve()
-    return found.relative_to(base).as_posix() if found.is_relative_to(base) else None
+    return Path(odb.oid_to_path(md5)).resolve().relative_to(root.resolve()).as_posix()
 
 
 def push_output(root: Path, out: str, md5: str) -> str | None:
@@ -137,9 +141,9 @@ def drop_recorded_objects(root: Path) -> int:
 
     with Repo(str(root)) as repo:
         remote = repo.cloud.get_remote_odb(command="push")
-        objects = Path(remote.path).resolve()  # <remote>/files/md5
-        if remote.fs.protocol != "local" or not objects.is_relative_to(root.resolve()):
+        if not _inside(root, remote):
             return 0
+        objects = Path(remote.path).resolve()  # <remote>/files/md5
         paths = remote.oid_to_path
     md5s = {recorded_md5_of(root / "data.dvc")} if (root / "data.dvc").is_file() else set()
     if (root / LOCK).is_file():

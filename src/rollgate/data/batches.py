@@ -39,12 +39,17 @@ def _foreign_files(directory: Path) -> list[Failure]:
     return out
 
 
+def has_parquet_header(path: Path) -> bool:
+    """Whether the file starts as Parquet does (a CSV renamed `.parquet` does not)."""
+    with path.open("rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
 def _read_one(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise ValueError("file is empty (0 bytes)")
-    with path.open("rb") as fh:
-        if fh.read(4) != b"PAR1":
-            raise ValueError("not Parquet (no PAR1 header): CSV named .parquet? convert with `rollgate data import`")
+    if not has_parquet_header(path):
+        raise ValueError("not Parquet (no PAR1 header): CSV named .parquet? convert with `rollgate data import`")
     try:
         frame: pd.DataFrame = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as exc:
@@ -52,19 +57,26 @@ def _read_one(path: Path) -> pd.DataFrame:
     return frame
 
 
+def column_problems(columns: dict[Path, list[str]], expected: list[str]) -> list[tuple[str, str, list[str]]]:
+    """("missing" | "extra", column, files) for each column once, not once per file: missing ones in
+    schema order, then extra ones sorted (the batch reader and `rollgate data import` report them)."""
+    found = sorted({c for cols in columns.values() for c in cols} - set(expected))
+    out = []
+    for kind, pool, present in (("missing", expected, False), ("extra", found, True)):
+        for column in pool:
+            files = [str(p) for p, cols in columns.items() if (column in cols) == present]
+            if files:
+                out.append((kind, column, files))
+    return out
+
+
 def _column_failures(columns: dict[Path, list[str]]) -> list[Failure]:
     """Each missing or extra column once, with the files it concerns (not once per file)."""
-    expected = DATASET.columns
-    failures = []
-    found = sorted({c for cols in columns.values() for c in cols} - set(expected))
-    for column, check, present in [(c, "column present", False) for c in expected] + [
-        (c, "no unexpected columns", True) for c in found
-    ]:
-        files = [str(p) for p, cols in columns.items() if (column in cols) == present]
-        if files:
-            error = "extra column" if present else "missing column"
-            failures.append(Failure(column, check, len(files), tuple({"file": f, "error": error} for f in files[:5])))
-    return failures
+    checks = {"missing": "column present", "extra": "no unexpected columns"}
+    return [
+        Failure(column, checks[kind], len(files), tuple({"file": f, "error": f"{kind} column"} for f in files[:5]))
+        for kind, column, files in column_problems(columns, DATASET.columns)
+    ]
 
 
 def _time_order(spans: list[tuple[Path, pd.Timestamp, pd.Timestamp]]) -> list[Failure]:

@@ -28,7 +28,6 @@ from rollgate.data.dataset import Dataset
 
 Partition = Literal["week", "month", "day"]
 PARTITIONS: tuple[Partition, ...] = ("week", "month", "day")
-_PARQUET_MAGIC = b"PAR1"
 _TRUE, _FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
 
 
@@ -43,9 +42,8 @@ def read_source(path: Path) -> pd.DataFrame:
             frame = pacsv.read_csv(path).to_pandas()
             return frame
         if name.endswith((".parquet", ".pq")):
-            with path.open("rb") as fh:
-                if fh.read(4) != _PARQUET_MAGIC:
-                    raise DataValidationError(f"{path}: not Parquet (no PAR1 header): is it CSV? name it .csv")
+            if not batches.has_parquet_header(path):
+                raise DataValidationError(f"{path}: not Parquet (no PAR1 header): is it CSV? name it .csv")
             frame = pq.read_table(path).to_pandas()
             return frame
     except (pa.ArrowException, OSError) as exc:
@@ -55,14 +53,11 @@ def read_source(path: Path) -> pd.DataFrame:
 
 def _columns(frames: dict[Path, pd.DataFrame], dataset: Dataset) -> None:
     """Every missing or extra column once, with the files it concerns."""
-    found = sorted({str(c) for f in frames.values() for c in f.columns} - set(dataset.columns))
+    columns = {path: [str(c) for c in frame.columns] for path, frame in frames.items()}
     problems = []
-    for kind, pool, in_file in (("missing", dataset.columns, False), ("extra", found, True)):
-        for column in pool:
-            files = [str(p) for p, f in frames.items() if (column in f.columns) == in_file]
-            if files:
-                more = f" and {len(files) - 3} more" if len(files) > 3 else ""
-                problems.append(f"{kind} column {column!r} in {len(files)} file(s): {', '.join(files[:3])}{more}")
+    for kind, column, files in batches.column_problems(columns, dataset.columns):
+        more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+        problems.append(f"{kind} column {column!r} in {len(files)} file(s): {', '.join(files[:3])}{more}")
     if problems:
         raise DataValidationError(
             f"the schema ({dataset.schema.__name__}) has the columns {dataset.columns}:\n  " + "\n  ".join(problems)
