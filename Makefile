@@ -13,7 +13,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 ## help: list the targets
 .PHONY: help
 help:
-	@sed -n -E 's/^## ([a-z-]+): (.*)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
+	@sed -n -E 's/^## ([a-z0-9-]+): (.*)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,15 +31,25 @@ install: $(STAMP)
 demo: install
 	$(RUN) demo
 
-## test: lint, types, import rules and the whole test suite on both cores (what CI runs)
+## test-deps: as root, install the system tools the suites and benchmarks need (Debian packages: wrk, nginx, promtool, …)
+.PHONY: test-deps
+test-deps:
+	.ci/test-deps.sh
+
+## test: lint, types, import rules and the whole test suite but e2e, on both cores (what CI runs)
 .PHONY: test
 test: lint types imports
-	ROLLGATE_REQUIRE_SCHEMAS=1 $(BIN)/pytest -q
+	ROLLGATE_REQUIRE_SCHEMAS=1 $(BIN)/pytest -q -m "not e2e"
+
+## test-e2e: the end-to-end tests (marker e2e; what CI runs after `make test`); none collected is a pass
+.PHONY: test-e2e
+test-e2e: install
+	ROLLGATE_REQUIRE_SCHEMAS=1 $(BIN)/pytest -q -m e2e || [ $$? -eq 5 ]
 
 ## test-fast: the quick subset (no integration tests) for local work
 .PHONY: test-fast
 test-fast: install
-	$(BIN)/pytest -q -m "not integration" -x
+	$(BIN)/pytest -q -m "not integration and not e2e" -x
 
 ## lint: ruff over src/, benchmarks/ and tests/
 .PHONY: lint
