@@ -156,25 +156,49 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     from rollgate.serve import loading, server
-    from rollgate.serve.settings import Limits, ServeSettings
+    from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
     model, sha256 = loading.pinned(args.model, args.sha256, args.release)
-    limits = Limits(args.max_body_bytes, args.max_rows, args.max_batch_rows, args.max_wait_ms, args.max_queue_rows)
+    limits = Limits(**{name: getattr(args, name) for name in LIMIT_NAMES})
     server.run(
         ServeSettings(
-            model, sha256, args.release, args.host, args.port, args.workers, args.strict, args.log, args.log_sample,
-            args.drain_seconds, args.grace_seconds, args.threshold, limits,
+            model, sha256, args.release, args.host, args.port, args.admin_port, args.workers, args.strict, args.log,
+            args.log_sample, args.drain_seconds, args.grace_seconds, args.threshold, args.fetch_timeout,
+            args.max_model_bytes, limits,
         )
     )  # fmt: skip
 
 
+# Every limit of rollgate.serve.settings.Limits, as a flag: (flag, help). Defaults come from Limits itself.
+_LIMIT_FLAGS = {
+    "max_body_bytes": ("--max-body-bytes", "body size before 413"),
+    "max_rows": ("--max-rows", "rows per request before 413"),
+    "max_batch_rows": ("--max-batch-rows", "rows per estimator call"),
+    "max_wait_ms": ("--max-wait-ms", "longest wait for a batch to fill"),
+    "max_queue_rows": ("--max-queue-rows", "queued rows before 503"),
+    "max_header_bytes": ("--max-header-bytes", "request line plus headers before 431"),
+    "max_headers": ("--max-headers", "header lines before 431"),
+    "header_timeout_s": ("--header-timeout", "seconds for a request's head before 408"),
+    "body_timeout_s": ("--body-timeout", "seconds for its body before 408"),
+    "request_timeout_s": ("--request-timeout", "seconds for the whole answer before 503"),
+    "keepalive_timeout_s": ("--keepalive-timeout", "seconds an idle connection stays open"),
+    "max_connections": ("--max-connections", "open connections per process before 503"),
+    "max_inflight_bytes": ("--max-inflight-bytes", "request bytes buffered across requests before 503"),
+    "inline_rows": ("--inline-rows", "batches up to this many rows are scored on the event loop"),
+    "scoring_threads": ("--scoring-threads", "threads scoring larger batches"),
+}
+
+
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = sub.add_parser("serve", help="the model server (POST /v1/predict, /invocations; /metrics, /readyz)")
+    from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
+
+    serve = sub.add_parser("serve", help="the model server (scoring on --port; /metrics, /v1/model on --admin-port)")
     serve.add_argument("--model", help="artifact path, file:// or http(s):// URI (default: the release's uri)")
     serve.add_argument("--sha256", help="the artifact's expected digest (default: the release's)")
     serve.add_argument("--release", help="release record: feature contract, threshold, lineage")
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (0.0.0.0 in a container)")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=int, default=8080, help="scoring: /v1/predict, /invocations and the probes")
+    serve.add_argument("--admin-port", type=int, default=8081, help="/metrics, /v1/model, /openapi.json, probes")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--strict", action="store_true", help="reject unknown fields instead of ignoring them")
     serve.add_argument("--threshold", type=float, help="label threshold (default: the release's, else 0.5)")
@@ -182,11 +206,15 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--log-sample", type=float, default=0.01, help="fraction of requests logged (default 0.01)")
     serve.add_argument("--drain-seconds", type=float, default=0.0, help="unready but serving after SIGTERM")
     serve.add_argument("--grace-seconds", type=float, default=25.0, help="limit for in-flight requests at exit")
-    serve.add_argument("--max-wait-ms", type=float, default=2.0, help="longest wait for a batch to fill")
-    serve.add_argument("--max-batch-rows", type=int, default=4096, help="rows per estimator call")
-    serve.add_argument("--max-queue-rows", type=int, default=40_000, help="queued rows before 503")
-    serve.add_argument("--max-rows", type=int, default=10_000, help="rows per request before 413")
-    serve.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024, help="body size before 413")
+    defaults = ServeSettings("", "")
+    serve.add_argument("--fetch-timeout", type=float, default=defaults.fetch_timeout_s, help="http(s) model download")
+    serve.add_argument("--max-model-bytes", type=int, default=defaults.max_model_bytes, help="largest model accepted")
+    limits = Limits()
+    assert set(_LIMIT_FLAGS) == set(LIMIT_NAMES), "every limit needs a flag"
+    for name in LIMIT_NAMES:
+        flag, text = _LIMIT_FLAGS[name]
+        value = getattr(limits, name)
+        serve.add_argument(flag, dest=name, type=type(value), default=value, help=f"{text} (default {value})")
     serve.set_defaults(func=_serve)
 
 

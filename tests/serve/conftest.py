@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -85,23 +86,37 @@ def _train(tmp_path_factory: pytest.TempPathFactory, iterations: int, leaves: in
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports (held open together while chosen, so never the same one twice)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
 
 
 @dataclass
 class Server:
     proc: subprocess.Popen[str]
     port: int
+    admin_port: int
     log: Path
     connections: list[http.client.HTTPConnection] = field(default_factory=list)
 
-    def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    def request(  # noqa: PLR0917
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        admin: bool = False,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a fresh connection: (status, lower-cased headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        """One request on a fresh connection (to the admin port with `admin`): (status, lower-cased headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port if admin else self.port, timeout=30)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         sent = {"content-type": "application/json"} if data is not None else {}
         conn.request(method, path, body=data, headers={**sent, **(headers or {})})
@@ -110,13 +125,13 @@ class Server:
         conn.close()
         return out
 
-    def json(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        status, _, data = self.request(method, path, body)
+    def json(self, method: str, path: str, body: Any = None, admin: bool = False) -> tuple[int, Any]:
+        status, _, data = self.request(method, path, body, admin=admin)
         return status, json.loads(data)
 
     def metrics(self) -> dict[str, float]:
-        """Every sample of /metrics: 'name{labels}' -> value."""
-        _, _, data = self.request("GET", "/metrics")
+        """Every sample of the admin port's /metrics: 'name{labels}' -> value."""
+        _, _, data = self.request("GET", "/metrics", admin=True)
         lines = [line for line in data.decode().splitlines() if line and not line.startswith("#")]
         return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
 
@@ -126,7 +141,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited {self.proc.returncode}:\n{self._log()}")
             try:
-                if self.request("GET", "/readyz")[0] == 200:
+                if self.request("GET", "/readyz", admin=True)[0] == 200:
                     return
             except OSError:
                 pass
@@ -145,13 +160,14 @@ class Server:
 
 
 def start_server(model: TinyModel, tmp: Path, *args: str, wait: bool = True) -> Server:
-    port = free_port()
+    port, admin_port = free_ports(2)
     log = tmp / f"server-{port}.log"
-    cmd = [str(BIN / "rollgate"), "serve", "--model", str(model.path), "--sha256", model.sha256, "--port", str(port)]
+    cmd = [str(BIN / "rollgate"), "serve", "--model", str(model.path), "--sha256", model.sha256]
+    cmd += ["--port", str(port), "--admin-port", str(admin_port)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with log.open("w") as out:
         proc = subprocess.Popen([*cmd, *args], stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
-    server = Server(proc, port, log)
+    server = Server(proc, port, admin_port, log)
     if wait:
         server.wait_ready()
     return server

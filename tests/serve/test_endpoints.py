@@ -11,14 +11,15 @@ pytestmark = pytest.mark.serve
 
 
 def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> None:
-    assert server.json("GET", "/healthz") == (200, {"status": "ok"})
-    assert server.json("GET", "/readyz") == (200, {"ready": True, "draining": False})
-    status, record = server.json("GET", "/v1/model")
+    for admin in (False, True):  # the probes answer on both ports
+        assert server.json("GET", "/healthz", admin=admin) == (200, {"status": "ok"})
+        assert server.json("GET", "/readyz", admin=admin) == (200, {"ready": True, "draining": False})
+    status, record = server.json("GET", "/v1/model", admin=True)
     assert status == 200
     assert (record["sha256"], record["name"], record["threshold"]) == (tiny_model.sha256, "fraud-detector", 0.5)
     assert record["predictor"] == "forest"
     assert [f["name"] for f in record["features"]] == tiny_model.contract.names
-    status, doc = server.json("GET", "/openapi.json")
+    status, doc = server.json("GET", "/openapi.json", admin=True)
     assert status == 200
     assert {"/v1/predict", "/invocations", "/healthz", "/readyz", "/metrics", "/v1/model"} <= set(doc["paths"])
     properties = doc["components"]["schemas"]["Row"]["properties"]
@@ -27,6 +28,19 @@ def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> No
         if spec.minimum is not None:
             key = "exclusiveMinimum" if spec.minimum_exclusive else "minimum"
             assert properties[spec.name][key] == spec.minimum
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/v1/model", "/openapi.json"])
+def test_the_scoring_port_serves_only_scoring_and_probes(server: Server, path: str) -> None:
+    assert server.request("GET", path)[0] == 404
+    assert server.request("GET", path, admin=True)[0] == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/predict", "/invocations"])
+def test_the_admin_port_does_not_score(server: Server, tiny_model: TinyModel, path: str) -> None:
+    body = {"instances": tiny_model.rows(1)}
+    assert server.request("POST", path, body, admin=True)[0] == 404
+    assert server.request("POST", path, body)[0] == 200
 
 
 def test_predict_scores_equal_the_model_in_process(server: Server, tiny_model: TinyModel) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve.conftest import ROOT_DIR, Server, TinyModel, free_port
+from tests.serve.conftest import ROOT_DIR, Server, TinyModel, free_ports
 
 pytestmark = [pytest.mark.integration, pytest.mark.serve]
 
@@ -23,12 +23,11 @@ def test_serve_extra_alone_serves(tmp_path: Path, tiny_model: TinyModel) -> None
     for absent in ("dvc", "mlflow", "pandera"):
         probe = subprocess.run([str(python), "-c", f"import {absent}"], capture_output=True, check=False)
         assert probe.returncode != 0, f"{absent} was installed by .[serve]"
-    port = free_port()
+    port, admin_port = free_ports(2)
     cmd = [str(env_dir / "bin" / "rollgate"), "serve", "--model", str(tiny_model.path), "--sha256", tiny_model.sha256]
-    proc = subprocess.Popen(
-        [*cmd, "--port", str(port)], text=True, env={**os.environ, "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin"}
-    )
-    server = Server(proc, port, tmp_path / "unused.log")
+    cmd += ["--port", str(port), "--admin-port", str(admin_port)]
+    proc = subprocess.Popen(cmd, text=True, env={**os.environ, "PATH": f"{env_dir / 'bin'}:/usr/bin:/bin"})
+    server = Server(proc, port, admin_port, tmp_path / "unused.log")
     try:
         server.wait_ready()
         status, answer = server.json("POST", "/v1/predict", {"instances": tiny_model.rows(3)})

@@ -8,6 +8,7 @@ contract cannot check input, so it refuses to start rather than guess.
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from rollgate.contracts.features import FeatureContract
 from rollgate.model import artifact
 
 DEFAULT_THRESHOLD = 0.5
-_FETCH_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,58 @@ class ServedModel:
     record: dict[str, Any]  # what GET /v1/model returns
 
 
-def fetch(uri: str) -> bytes:
-    """The artifact's bytes from a path, a `file://` URI or an `http(s)://` URL (e.g. a registry proxy)."""
+class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a few redirects, never to another scheme (an https model store must not hand over to http)."""
+
+    max_redirections = 5
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:  # noqa: PLR0917 (urllib's signature)
+        old, new = urllib.parse.urlparse(req.full_url).scheme, urllib.parse.urlparse(newurl).scheme
+        if new != old:
+            raise ArtifactError(f"{req.full_url}: refusing a redirect from {old} to {new} ({newurl[:200]})")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch(uri: str, timeout_s: float = 300.0, max_bytes: int = 2**31) -> bytes:
+    """The artifact's bytes from a path, a `file://` URI or an `http(s)://` URL (e.g. a registry proxy).
+
+    A download must finish within `timeout_s` in all and be at most `max_bytes`; redirects stay on the
+    same scheme. The bytes are not trusted here: `load` checks their digest before deserializing.
+    """
     parsed = urllib.parse.urlparse(uri)
     try:
         if parsed.scheme in ("", "file"):
-            return Path(urllib.parse.unquote(parsed.path) if parsed.scheme else uri).read_bytes()
+            path = Path(urllib.parse.unquote(parsed.path) if parsed.scheme else uri)
+            if path.stat().st_size > max_bytes:
+                raise ArtifactError(f"{uri}: {path.stat().st_size} bytes, over the limit of {max_bytes}")
+            return path.read_bytes()
         if parsed.scheme in ("http", "https"):
-            with urllib.request.urlopen(uri, timeout=_FETCH_TIMEOUT_S) as answer:  # the scheme is checked above
-                data: bytes = answer.read()
-                return data
+            return _download(uri, timeout_s, max_bytes)
     except OSError as exc:
         raise ArtifactError(f"{uri}: cannot read the model ({exc})") from exc
     # Object stores need credentials and SDKs the server does not carry: fetch with an init container.
     raise ArtifactError(f"{uri}: unsupported scheme {parsed.scheme!r} (use a path, file:// or http(s)://)")
+
+
+def _download(uri: str, timeout_s: float, max_bytes: int) -> bytes:
+    deadline = time.monotonic() + timeout_s
+    opener = urllib.request.build_opener(_SameSchemeRedirects)
+    # Each socket read waits at most `stall`, and the deadline is checked between reads (read1: one read
+    # each), so a server dripping bytes is cut off within the deadline plus one stalled read.
+    stall = min(timeout_s, 10.0)
+    with opener.open(uri, timeout=stall) as answer:  # the scheme is checked by the caller
+        declared = answer.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise ArtifactError(f"{uri}: {declared} bytes, over the limit of {max_bytes}")
+        chunks, size = [], 0
+        while chunk := answer.read1(1024 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise ArtifactError(f"{uri}: more than {max_bytes} bytes, over the limit")
+            if time.monotonic() > deadline:
+                raise ArtifactError(f"{uri}: download not finished within {timeout_s:g}s")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _from_metadata(uri: str, sha256: str) -> tuple[str, FeatureContract, str, int | None, dict[str, Any]]:
@@ -67,8 +105,10 @@ def _from_metadata(uri: str, sha256: str) -> tuple[str, FeatureContract, str, in
     return meta.name, meta.features, meta.prediction_fingerprint, probe_rows, record
 
 
-def load(uri: str, sha256: str, release_path: str | None, threshold: float | None = None) -> ServedModel:
-    """Verify and load the model; every refusal is an error naming the file and what is wrong."""
+def load(
+    uri: str, sha256: str, release_path: str | None, threshold: float | None = None, data: bytes | None = None
+) -> ServedModel:
+    """Verify and load the model (`data`: its bytes, when already fetched); every refusal names the file."""
     if release_path is not None:
         rel = _release(release_path)
         if rel.model.sha256 != sha256:
@@ -79,7 +119,7 @@ def load(uri: str, sha256: str, release_path: str | None, threshold: float | Non
     else:
         name, features, fingerprint, probe_rows, record = _from_metadata(uri, sha256)
         default_threshold = DEFAULT_THRESHOLD
-    model = artifact.loads(fetch(uri), expected_sha256=sha256, source=uri)
+    model = artifact.loads(fetch(uri) if data is None else data, expected_sha256=sha256, source=uri)
     chosen = default_threshold if threshold is None else threshold
     record = {**record, "threshold": chosen}
     return ServedModel(model, name, sha256, features, chosen, fingerprint, probe_rows, record)

@@ -9,20 +9,49 @@ A private registry keeps the export to exactly the contract's metrics.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 from rollgate.contracts import metrics as contract
+from rollgate.contracts.errors import RollgateError
 
 # Latency buckets for a server whose goal is a p99 under 15 ms, with room to see it miss.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client's value files: counter_<pid>.db, gauge_<mode>_<pid>.db, histogram_<pid>.db, ...
+_VALUE_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
+
+
 def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def prepare_multiprocess_dir(default: str | None = None) -> str | None:
+    """Create the directory the workers write metric values into and clear files of dead processes.
+
+    It is `PROMETHEUS_MULTIPROC_DIR` when set (a pod sets it on an emptyDir, which outlives a crashed
+    container, so its files are stale), else `default` (then exported for the workers), else none.
+    Call before any metric exists in this process or its workers.
+    """
+    path = multiprocess_dir() or default
+    if path is None:
+        return None
+    folder = Path(path)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for pattern in _VALUE_FILES:
+            for stale in folder.glob(pattern):
+                stale.unlink()
+    except OSError as exc:
+        raise RollgateError(f"{MULTIPROC_ENV}={path}: cannot prepare the metrics directory ({exc})") from exc
+    os.environ[MULTIPROC_ENV] = path
+    return path
 
 
 class ServerMetrics:

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from rollgate.contracts.errors import RollgateError
 
-# Worker processes read their settings from here (spawned processes inherit the environment).
-ENV_VAR = "ROLLGATE_SERVE_SETTINGS"
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep one client from hurting the others; each has a status code when crossed."""
+    """Bounds that keep one client from hurting the others; each has a status code when crossed.
 
-    max_body_bytes: int = 8 * 1024 * 1024  # 413 above this
-    max_rows: int = 10_000  # rows in one request; 413 above this
+    Shedding (a full queue, too many connections, too many bytes in flight, the request deadline)
+    is always 503 with `Retry-After`, so clients and meshes retry the same way whatever the cause.
+    """
+
+    max_body_bytes: int = 2 * MIB  # 413 above this
+    max_rows: int = 2_000  # rows in one request; 413 above this
     max_batch_rows: int = 4_096  # rows in one estimator call
     max_wait_ms: float = 2.0  # longest a request waits for others to share its batch
-    max_queue_rows: int = 40_000  # rows waiting for the estimator; 503 + Retry-After above this
+    max_queue_rows: int = 20_000  # rows waiting for the estimator; 503 above this
+    max_header_bytes: int = 16 * 1024  # request line plus headers; 431 above this
+    max_headers: int = 100  # header lines; 431 above this
+    header_timeout_s: float = 5.0  # a request's head must arrive within this (408; an idle new connection is closed)
+    body_timeout_s: float = 10.0  # its body within this, from the end of the head (408)
+    request_timeout_s: float = 10.0  # the whole answer within this, from the end of the head (503)
+    keepalive_timeout_s: float = 5.0  # an idle kept-alive connection is closed after this
+    max_connections: int = 1_024  # open connections per process; 503 above this
+    max_inflight_bytes: int = 64 * MIB  # request bytes buffered across requests in flight; 503 above this
+    inline_rows: int = 64  # batches up to this size are scored on the event loop, larger ones in a thread
+    scoring_threads: int = 2  # the bounded executor that scores larger batches
+
+    def check(self) -> None:
+        if not 0 < self.max_rows <= self.max_queue_rows:
+            raise RollgateError("max_rows must be positive and at most max_queue_rows (else a request never fits)")
+        if self.max_wait_ms < 0 or self.inline_rows < 0:
+            raise RollgateError("max_wait_ms and inline_rows must not be negative")
+        positive = ("max_batch_rows", "max_body_bytes", "max_header_bytes", "max_headers", "max_connections")
+        for name in (*positive, "scoring_threads", "header_timeout_s", "body_timeout_s", "request_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise RollgateError(f"{name} must be positive (got {getattr(self, name)})")
+        if self.max_inflight_bytes < self.max_body_bytes:
+            raise RollgateError("max_inflight_bytes must be at least max_body_bytes (else a full body never fits)")
 
 
 @dataclass(frozen=True)
@@ -32,6 +57,7 @@ class ServeSettings:
     release: str | None = None
     host: str = "127.0.0.1"
     port: int = 8080
+    admin_port: int = 8081  # /metrics, /v1/model, /openapi.json and the probes; never on the public Service
     workers: int = 1
     strict: bool = False  # reject unknown fields instead of ignoring and counting them
     log: str | None = None  # prediction log: "-" for stdout, a file path, or None for off
@@ -39,18 +65,20 @@ class ServeSettings:
     drain_seconds: float = 0.0  # after SIGTERM: stay up, unready, so load balancers stop sending
     grace_seconds: float = 25.0  # then: how long in-flight requests may take before exit
     threshold: float | None = None  # overrides the release's (or the default 0.5) when set
+    fetch_timeout_s: float = 300.0  # an http(s) model download must finish within this
+    max_model_bytes: int = 2048 * MIB  # and be at most this large
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
-        lim = self.limits
         if self.workers < 1:
             raise RollgateError(f"--workers must be at least 1 (got {self.workers})")
         if not 0.0 <= self.log_sample <= 1.0:
             raise RollgateError(f"--log-sample must be within 0..1 (got {self.log_sample})")
-        if not 0 < lim.max_rows <= lim.max_queue_rows:
-            raise RollgateError("max_rows must be positive and at most max_queue_rows (else a request never fits)")
-        if lim.max_batch_rows < 1 or lim.max_wait_ms < 0 or lim.max_body_bytes < 1:
-            raise RollgateError("max_batch_rows and max_body_bytes must be positive, max_wait_ms not negative")
+        if self.port == self.admin_port and self.port != 0:
+            raise RollgateError(f"--port and --admin-port must differ (both {self.port})")
+        if self.fetch_timeout_s <= 0 or self.max_model_bytes <= 0:
+            raise RollgateError("--fetch-timeout and --max-model-bytes must be positive")
+        self.limits.check()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -62,3 +90,6 @@ class ServeSettings:
 
     def with_model(self, model: str, sha256: str) -> ServeSettings:
         return replace(self, model=model, sha256=sha256)
+
+
+LIMIT_NAMES = tuple(f.name for f in fields(Limits))
