@@ -21,6 +21,10 @@ ENV PATH=/opt/rollgate/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     OMP_NUM_THREADS=1
 USER 10001
-EXPOSE 8080
-# The pod passes --model/--sha256 or --release (the mounted release record); see the README.
-ENTRYPOINT ["rollgate", "serve", "--host", "0.0.0.0", "--port", "8080"]
+# 8080: scoring (POST /v1/predict, /invocations); 8081: admin (/metrics, /v1/model, probes), which no
+# public Service exposes.
+EXPOSE 8080 8081
+# `docker run IMAGE --release FILE` (or --model PATH --sha256 HEX) appends to this; a later --port wins.
+# The Rollout sets its own `command` and `args` (the same listeners, the mounted release record), so in a
+# pod this line does not run and the rendered manifest alone says what does.
+ENTRYPOINT ["rollgate", "serve", "--host", "0.0.0.0", "--port", "8080", "--admin-port", "8081"]

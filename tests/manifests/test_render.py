@@ -164,11 +164,52 @@ def test_pods_are_hardened_and_pinned() -> None:
     assert re.fullmatch(r".+@sha256:[0-9a-f]{64}", container["image"])
     assert {"requests", "limits"} <= set(container["resources"])
     assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
-    assert container["args"][:2] == ["--release", "/etc/rollgate/release.json"]
+    assert _option(container["args"], "--release") == "/etc/rollgate/release.json"
     configmap = _by_kind("ConfigMap")
     assert pod["volumes"][0]["configMap"]["name"] == configmap["metadata"]["name"]
     served = release.loads(configmap["data"]["release.json"], "configmap")
     assert served == EXAMPLE  # the pod verifies exactly this URI and sha256
+
+
+def _option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_the_pod_says_what_runs_and_on_which_ports() -> None:
+    (container,) = _by_kind("Rollout")["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["rollgate", "serve"]  # not left to the image's ENTRYPOINT
+    args = container["args"]
+    assert (_option(args, "--host"), _option(args, "--port"), _option(args, "--admin-port")) == (
+        "0.0.0.0",
+        "8080",
+        "8081",
+    )
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "admin": 8081}
+
+
+@pytest.mark.parametrize("kind", ["startupProbe", "readinessProbe", "livenessProbe"])
+def test_every_probe_targets_the_admin_port_with_a_timeout(kind: str) -> None:
+    (container,) = _by_kind("Rollout")["spec"]["template"]["spec"]["containers"]
+    probe = container[kind]
+    assert probe["httpGet"]["port"] == "admin"
+    assert isinstance(probe["timeoutSeconds"], int) and 1 <= probe["timeoutSeconds"] <= probe["periodSeconds"]
+
+
+def test_the_admin_port_is_never_on_a_service() -> None:
+    services = [d for d in _docs(TEXTS).values() if d["kind"] == "Service"]
+    assert len(services) == 2
+    for service in services:
+        assert [(p["name"], p["targetPort"]) for p in service["spec"]["ports"]] == [("http", "http")]
+        assert not {8081, "admin"} & {p.get("port") for p in service["spec"]["ports"]}
+
+
+def test_only_prometheus_reaches_the_admin_port() -> None:
+    rules = _by_kind("NetworkPolicy")["spec"]["ingress"]
+    by_port = {rule["ports"][0]["port"]: rule["from"] for rule in rules}
+    assert set(by_port) == {8080, 8081} and all(len(rule["ports"]) == 1 for rule in rules)
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert by_port[8081] == [monitoring]
+    assert monitoring not in by_port[8080] and {"podSelector": {}} in by_port[8080]
 
 
 def test_a_new_release_is_a_new_pod_template() -> None:
@@ -177,8 +218,9 @@ def test_a_new_release_is_a_new_pod_template() -> None:
     assert render.render_texts(CFG, other)[f"{CFG.app}-rollout.yaml"] != TEXTS[f"{CFG.app}-rollout.yaml"]
 
 
-def test_podmonitor_copies_the_pod_template_hash() -> None:
+def test_podmonitor_scrapes_the_admin_port_and_copies_the_pod_template_hash() -> None:
     (endpoint,) = _by_kind("PodMonitor")["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("admin", "/metrics")
     assert endpoint["relabelings"] == [
         {
             "sourceLabels": ["__meta_kubernetes_pod_label_rollouts_pod_template_hash"],
