@@ -8,6 +8,7 @@ contract cannot check input, so it refuses to start rather than guess.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -71,6 +72,27 @@ def fetch(uri: str, timeout_s: float = 300.0, max_bytes: int = 2**31) -> bytes:
 
 
 def _download(uri: str, timeout_s: float, max_bytes: int) -> bytes:
+    # The whole download runs in a thread the caller stops waiting for at the deadline: socket timeouts
+    # bound each read, not a store that drips its status line or headers a byte at a time.
+    outcome: list[bytes | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(_read(uri, timeout_s, max_bytes))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, name="rollgate-model-download", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not outcome:
+        raise ArtifactError(f"{uri}: download not finished within {timeout_s:g}s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _read(uri: str, timeout_s: float, max_bytes: int) -> bytes:
     deadline = time.monotonic() + timeout_s
     opener = urllib.request.build_opener(_SameSchemeRedirects)
     # Each socket read waits at most `stall`, and the deadline is checked between reads (read1: one read
