@@ -27,7 +27,7 @@ def _records(value: Any, where: str) -> list[Any]:
             raise BadRequestError(f"{where}: as an object, every value must be a list (one per column)")
         lengths = {len(v) for _, v in columns}
         if len(lengths) > 1:
-            raise BadRequestError(f"{where}: columns have different lengths {sorted(lengths)}")
+            raise BadRequestError(f"{where}: columns have different lengths {sorted(lengths)[:5]}")
         names = [k for k, _ in columns]
         return [dict(zip(names, values, strict=True)) for values in zip(*(v for _, v in columns), strict=True)]
     raise BadRequestError(f"{where}: must be a list of row objects or an object of columns")

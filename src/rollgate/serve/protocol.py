@@ -48,7 +48,8 @@ def refusal(status: int, message: str, retry_after: bool = False) -> bytes:
 
 def protocol_class(limits: Limits, routes: frozenset[str], on_refused: OnRefused) -> type[HttpToolsProtocol]:
     """The protocol class uvicorn is given (`uvicorn.Config(http=...)`), bound to these limits."""
-    return type("GuardedProtocol", (GuardedProtocol,), {"limits": limits, "routes": routes, "on_refused": on_refused})
+    bound = {"limits": limits, "routes": routes, "on_refused": staticmethod(on_refused)}  # not a method of the class
+    return type("GuardedProtocol", (GuardedProtocol,), bound)
 
 
 class GuardedProtocol(HttpToolsProtocol):

@@ -18,6 +18,8 @@ from rollgate.contracts.features import FeatureContract, FeatureSpec
 Columns = dict[str, list[Any]]
 _MISSING = object()
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+SHOWN_CHARS = 40  # a client value or field name echoed in an error: never more than this
+SHOWN_CATEGORIES = 10
 _ALLOWED_TYPES: dict[str, frozenset[type]] = {
     "float": frozenset({int, float}),
     "int": frozenset({int}),
@@ -42,6 +44,18 @@ class Checked:
     ignored: Counter[str] = field(default_factory=Counter)  # unknown field name -> rows that sent it
 
 
+def shown(value: Any) -> str:
+    """A client value as an error message may quote it: bounded, whatever the client sent."""
+    text = value if isinstance(value, str) else repr(value)  # numbers are at most 64-bit: orjson refuses more
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def _categories(spec: FeatureSpec) -> str:
+    names = list(spec.categories or ())
+    more = f" and {len(names) - SHOWN_CATEGORIES} more" if len(names) > SHOWN_CATEGORIES else ""
+    return f"{names[:SHOWN_CATEGORIES]}{more}"
+
+
 def _value_error(spec: FeatureSpec, value: Any) -> tuple[str, str] | None:  # noqa: PLR0911 (one return per rule)
     """(reason, message) when `value` breaks `spec`, else None."""
     kind = spec.type
@@ -51,19 +65,19 @@ def _value_error(spec: FeatureSpec, value: Any) -> tuple[str, str] | None:  # no
         return "type", f"expected {kind}, got {type(value).__name__ if value is not None else 'null'}"
     if kind == "category":
         if value not in (spec.categories or ()):
-            return "category", f"{value!r} is not one of {list(spec.categories or ())}"
+            return "category", f"{shown(value)!r} is not one of {_categories(spec)}"
         return None
     if kind == "bool":
         return None
     if not math.isfinite(value):
-        return "range", f"{value} is not a finite number"
+        return "range", f"{shown(value)} is not a finite number"
     if kind == "int" and not _INT64_MIN <= value <= _INT64_MAX:
-        return "range", f"{value} does not fit a 64-bit integer"
+        return "range", f"{shown(value)} does not fit a 64-bit integer"
     low, high = spec.minimum, spec.maximum
     if low is not None and (value < low or (spec.minimum_exclusive and value == low)):
-        return "range", f"{value} is below the minimum {low}{' (exclusive)' if spec.minimum_exclusive else ''}"
+        return "range", f"{shown(value)} is below the minimum {low}{' (exclusive)' if spec.minimum_exclusive else ''}"
     if high is not None and (value > high or (spec.maximum_exclusive and value == high)):
-        return "range", f"{value} is above the maximum {high}{' (exclusive)' if spec.maximum_exclusive else ''}"
+        return "range", f"{shown(value)} is above the maximum {high}{' (exclusive)' if spec.maximum_exclusive else ''}"
     return None
 
 
@@ -116,9 +130,9 @@ class Validator:
     def _unknown(self, rows: list[dict[str, Any]], checked: Checked) -> None:
         for i, row in enumerate(rows):
             for name in row.keys() - self._known:
-                checked.ignored[name] += 1
+                checked.ignored[shown(name)] += 1
                 if self.strict:
-                    checked.errors.append(RowError(i, name, "unknown_field", "not a field of the contract"))
+                    checked.errors.append(RowError(i, shown(name), "unknown_field", "not a field of the contract"))
 
     def _column_errors(self, spec: FeatureSpec, values: list[Any], checked: Checked) -> None:
         for i, value in enumerate(values):
