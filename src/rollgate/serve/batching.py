@@ -167,6 +167,12 @@ class MicroBatcher:
                 self._deliver(batch_id, batch, rows, *_attempt(self.predict, columns))
                 continue
             await self._slots.acquire()
+            batch = [i for i in batch if not i.future.done()]  # callers that gave up while it waited
+            if not batch:
+                self._slots.release()
+                self._in_flight.pop(batch_id, None)
+                continue
+            columns, rows = _concat(batch), sum(i.rows for i in batch)
             done = loop.run_in_executor(self._pool, _attempt, self.predict, columns)
             done.add_done_callback(functools.partial(self._finished, batch_id, batch, rows))
 
