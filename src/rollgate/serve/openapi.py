@@ -41,10 +41,16 @@ def _post(summary: str, body: dict[str, Any], answer: dict[str, Any]) -> dict[st
         "responses": {
             "200": {"description": "scores", "content": {"application/json": {"schema": answer}}},
             "400": _error("malformed JSON or an unaccepted body shape"),
+            "408": _error("the body did not arrive within the body deadline"),
             "413": _error("body or row count over the limit"),
             "415": _error("not application/json"),
             "422": _error("rows that break the feature contract, one error per field and row"),
-            "503": _error("overloaded (retry after the Retry-After seconds) or shutting down"),
+            "431": {"description": "request head (line and headers) over the size or count limit"},
+            "500": _error("scoring this request's batch failed (other requests are unaffected)"),
+            "503": _error(
+                "shed: overloaded, over a connection or in-flight byte cap, past the request deadline, "
+                "or stopping (retry after the Retry-After seconds)"
+            ),
         },
     }
 
@@ -85,8 +91,8 @@ def document(contract: FeatureContract, name: str, max_rows: int) -> dict[str, A
             "/invocations": {"post": _post("MLflow scoring protocol", invocations, {"type": "object"})},
             "/healthz": {"get": _get("the process is alive")},
             "/readyz": {"get": _get("loaded, warmed and not shutting down", ("200", "503"))},
-            "/metrics": {"get": _get("Prometheus metrics")},
-            "/v1/model": {"get": _get("the release record of the served model")},
+            "/metrics": {"get": _get("Prometheus metrics (admin port only)")},
+            "/v1/model": {"get": _get("the release record of the served model (admin port only)")},
         },
         "components": {
             "schemas": {
