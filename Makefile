@@ -101,11 +101,10 @@ bench-gate: install
 serve: install
 	$(RUN) serve --model models/model.skops --sha256 $$($(BIN)/python -c "import json; print(json.load(open('models/model.json'))['sha256'])")
 
-## bench-serve: our model server against `mlflow models serve` on the trained model, driven by wrk (needs wrk)
+## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate)
 .PHONY: bench-serve
 bench-serve: install
-	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get update && apt-get install -y wrk"; exit 1; }
-	$(BIN)/python benchmarks/serve/bench.py
+	$(BIN)/python -m benchmarks.serve.bench $(if $(ROLLGATE_SRC),--rollgate-src $(ROLLGATE_SRC))
 
 ## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
 .PHONY: ui

@@ -1,12 +1,20 @@
-"""`make bench-serve`: rollgate's model server against `mlflow models serve`, same model, same load.
+"""`make bench-serve`: rollgate's model server against `mlflow models serve` and MLServer, same model, same load.
 
-Both servers run the trained example model with the same number of worker processes and
-OMP_NUM_THREADS=1; wrk drives them from Lua bodies on loopback. Measured: single-row requests at 8
-concurrent clients (req/s, p50, p99), and 1,000-row batches from one client (rows/s) against the
-in-process baseline (decode the same JSON, build the frame, predict; one thread). The last line is
-machine-readable: `throughput_ratio=<x> p99_ms=<ms> batch_ratio=<x>`.
+Each server runs the trained model alone on the machine (one after the other) with the same number of
+worker processes (default 1: MLServer serves HTTP from one process) and OMP_NUM_THREADS=1; wrk drives
+them from Lua bodies on loopback, and every server scores the same rows. Measured:
+- single-row requests at 8 concurrent clients (req/s, p50, p99) on all three; MLServer runs its
+  scikit-learn runtime with adaptive batching, and its scores must equal rollgate's first;
+- 1,000-row batches from one client (rows/s) against the in-process baseline (decode the same JSON,
+  build the frame, predict; one thread);
+- GET /healthz on rollgate's admin port (its scoring port before `--admin-port` existed), one request
+  at a time on a new connection, while 4 clients send 1,000-row batches: the p99 a kubelet probe sees.
+The last line is machine-readable:
+`throughput_ratio=<x> mlserver_ratio=<x> p99_ms=<ms> batch_ratio=<x> healthz_p99_ms=<ms>`.
 
-A benchmark, not a test: it needs wrk (Debian package) and the pipeline extras (MLflow).
+A benchmark, not a test: it needs wrk (`make test-deps`), the pipeline extras (MLflow), and on first
+use makes MLServer's virtualenv under ~/.cache/rollgate/bench/. `--rollgate-src DIR` serves rollgate
+from another checkout (e.g. a `git worktree` of the commit before a change) for a before/after pair.
 """
 
 from __future__ import annotations
@@ -14,166 +22,139 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from benchmarks.serve import bodies, load, mlserver, report, servers
+from benchmarks.serve.bodies import Requests
+from benchmarks.serve.load import Load, Probes
+from benchmarks.serve.servers import Launch
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-BATCH_ROWS = 1_000
+WARM_UP_S = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass(frozen=True)
+class Run:
+    """One run's inputs: its folder, the private copy of the model, every server's requests, the options."""
+
+    work: Path
+    model: Any
+    sha256: str
+    requests: dict[str, Requests]
+    workers: int
+    seconds: int
+    src: Path
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode} before it was ready ({url})")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"server not ready after {timeout}s: {url}")
+@dataclass(frozen=True)
+class Ours:
+    """What rollgate's run measured, and its scores on the batch (the reference for MLServer's)."""
 
-
-def _lua(path: Path, url_path: str, body: str) -> Path:
-    path.write_text(
-        f'wrk.method = "POST"\nwrk.path = "{url_path}"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        # Count non-2xx answers, so a fast error never passes for throughput.
-        "done = function(summary, latency, requests)\n"
-        '  io.write(string.format("NON2XX %d\\n", summary.errors.status))\nend\n'
-    )
-    return path
-
-
-def _wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, float]:
-    threads = min(clients, 2)
-    cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    pct = {p: _ms(v, unit) for p, v, unit in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s)\b", out)}
-    bad = int(re.search(r"NON2XX (\d+)", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Socket errors: (.*)", out)
-    if bad or errors:
-        print(f"  warning: {bad} non-2xx answers; {errors.group(1) if errors else 'no socket errors'}")
-    return {"rps": rate, "p50": pct["50"], "p99": pct["99"]}
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def _in_process(model: object, body: str, seconds: float = 8.0) -> float:
-    """Rows per second for: decode the JSON, build the frame, predict — the floor any server adds to."""
-    import pandas as pd
-
-    done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        rows = json.loads(body)["instances"]
-        model.predict_proba(pd.DataFrame(rows))  # type: ignore[attr-defined]
-        done += len(rows)
-    return done / (time.perf_counter() - start)
+    single: Load
+    batch_rows_s: float
+    loaded_rows_s: float
+    healthz: Probes
+    healthz_port: str
+    scores: list[float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured load (default 10)")
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--rollgate-src", type=Path, default=ROOT, help="checkout whose src/ serves rollgate")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get update && apt-get install -y wrk")
-    os.environ["OMP_NUM_THREADS"] = "1"  # both servers and the baseline: one thread per process
+        raise SystemExit("wrk is not installed: `make test-deps` (as root) installs it")
+    # The in-process baseline too: set before numpy and scikit-learn load (their thread pools read it once).
+    os.environ["OMP_NUM_THREADS"] = "1"
+    work = Path(tempfile.mkdtemp(prefix="rollgate-bench-"))
+    try:
+        figures = measure(_prepare(args, work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(report.table(figures))
+    print(report.goals(figures))
+    print(report.last_line(figures))
 
-    import mlflow.sklearn
 
+def _prepare(args: argparse.Namespace, work: Path) -> Run:
     from rollgate.contracts import model_metadata
     from rollgate.contracts.probe import probe_frame
     from rollgate.model import artifact
 
-    work = Path(tempfile.mkdtemp(prefix="rollgate-bench-"))
     for name in ("model.skops", "model.json"):  # a private copy: a concurrent `dvc repro` cannot swap it
         shutil.copy(args.model_dir / name, work / name)
     meta = model_metadata.read(work / "model.json")
     model = artifact.loads((work / "model.skops").read_bytes(), meta.sha256)
-    mlflow.sklearn.save_model(
-        model,
-        str(work / "mlflow-model"),
-        serialization_format="skops",
-        skops_trusted_types=list(artifact.TRUSTED_TYPES),
+    rows = json.loads(probe_frame(meta.features, report.BATCH_ROWS).to_json(orient="records"))
+    requests = bodies.requests(rows, meta.features)
+    return Run(work, model, meta.sha256, requests, args.workers, args.seconds, args.rollgate_src.resolve())
+
+
+def measure(run: Run) -> report.Figures:
+    """Each server in turn, alone on the machine, then the in-process baseline."""
+    ours = _rollgate(run)
+    mlflow_single, mlflow_batch = _mlflow(run)
+    mlserver_single = _mlserver(run, ours.scores)
+    baseline = load.in_process(run.model, run.requests["rollgate"].batch)
+    return report.Figures(
+        workers=run.workers,
+        single={"rollgate": ours.single, "mlflow": mlflow_single, "mlserver": mlserver_single},
+        batch_rows_s={"rollgate": ours.batch_rows_s, "mlflow": mlflow_batch, "in-process baseline": baseline},
+        loaded_rows_s=ours.loaded_rows_s,
+        healthz=ours.healthz,
+        healthz_port=ours.healthz_port,
     )
-    rows = json.loads(probe_frame(meta.features, BATCH_ROWS).to_json(orient="records"))
-    one, batch = json.dumps({"instances": rows[:1]}), json.dumps({"instances": rows})
-    ours_port, mlflow_port = _free_port(), _free_port()
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    ours = subprocess.Popen(
-        [str(BIN / "rollgate"), "serve", "--model", str(work / "model.skops"), "--sha256", meta.sha256,
-         "--port", str(ours_port), "--workers", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    theirs = subprocess.Popen(
-        [str(BIN / "mlflow"), "models", "serve", "-m", str(work / "mlflow-model"), "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(args.workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        _wait(f"http://127.0.0.1:{ours_port}/readyz", ours)
-        _wait(f"http://127.0.0.1:{mlflow_port}/ping", theirs)
-        lua = {
-            "ours_one": _lua(work / "ours_one.lua", "/v1/predict", one),
-            "mlflow_one": _lua(work / "mlflow_one.lua", "/invocations", json.dumps({"dataframe_records": rows[:1]})),
-            "ours_batch": _lua(work / "ours_batch.lua", "/v1/predict", batch),
-            "mlflow_batch": _lua(work / "mlflow_batch.lua", "/invocations", json.dumps({"dataframe_records": rows})),
-        }
-        res = {}
-        for key, port in (("ours", ours_port), ("mlflow", mlflow_port)):
-            url = f"http://127.0.0.1:{port}"
-            _wrk(url, lua[f"{key}_one"], 8, 2)  # warm-up
-            res[f"{key}_one"] = _wrk(url, lua[f"{key}_one"], 8, args.seconds)
-            res[f"{key}_batch"] = _wrk(url, lua[f"{key}_batch"], 1, args.seconds)
-        baseline = _in_process(model, batch)
-    finally:
-        ours.send_signal(signal.SIGTERM)
-        os.killpg(theirs.pid, signal.SIGTERM)
-        ours.wait(60)
-        theirs.wait(60)
-        shutil.rmtree(work, ignore_errors=True)
-    _report(res, baseline, args.workers)
 
 
-def _report(res: dict[str, dict[str, float]], baseline: float, workers: int) -> None:
-    o1, m1, ob, mb = res["ours_one"], res["mlflow_one"], res["ours_batch"], res["mlflow_batch"]
-    print(f"\nsingle-row requests, 8 clients, {workers} workers each, OMP_NUM_THREADS=1")
-    print(f"  {'server':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, r in (("rollgate serve", o1), ("mlflow models serve", m1)):
-        print(f"  {name:<22}{r['rps']:>10.1f}{r['p50']:>10.2f}{r['p99']:>10.2f}")
-    print(f"\n{BATCH_ROWS}-row batches, 1 client")
-    print(f"  {'':<22}{'rows/s':>10}")
-    for name, rate in (
-        ("rollgate serve", ob["rps"] * BATCH_ROWS),
-        ("mlflow models serve", mb["rps"] * BATCH_ROWS),
-        ("in-process baseline", baseline),
-    ):
-        print(f"  {name:<22}{rate:>10.0f}")
-    ratio, batch_ratio = o1["rps"] / m1["rps"], ob["rps"] * BATCH_ROWS / baseline
-    print(f"\nthroughput {ratio:.1f}x mlflow (goal >= 40), p99 {o1['p99']:.2f} ms (goal < 15), "
-          f"batch {batch_ratio:.2f}x in-process (goal >= 0.85)")  # fmt: skip
-    print(f"throughput_ratio={ratio:.2f} p99_ms={o1['p99']:.2f} batch_ratio={batch_ratio:.2f}")
+def _rollgate(run: Run) -> Ours:
+    launch = servers.rollgate(run.src, run.work / "model.skops", run.sha256, run.workers)
+    port = "scoring" if launch.admin_port is None else "admin"
+    print(f"rollgate serve from {run.src / 'src'}; /healthz probed on its {port} port", flush=True)
+    req = run.requests["rollgate"]
+    with servers.running(launch, run.work) as server:
+        scores = bodies.rollgate_scores(load.post_json(server.url + req.path, req.batch))
+        single, batch = _single(server, req, run), _batch_rows_s(server, req, run)
+        script = load.lua(run.work / "rollgate-loaded.lua", req.path, req.batch)
+        wrk = load.start_wrk(server.url, script, report.LOADED_CLIENTS, run.seconds)
+        probes = load.probe_while(wrk, server.probe_url + "/healthz")
+        loaded = load.finish_wrk(wrk).rps * report.BATCH_ROWS
+    return Ours(single, batch, loaded, probes, port, scores)
+
+
+def _mlflow(run: Run) -> tuple[Load, float]:
+    launch = servers.mlflow(run.model, run.work / "mlflow-model", run.workers)
+    req = run.requests["mlflow"]
+    with servers.running(launch, run.work) as server:
+        return _single(server, req, run), _batch_rows_s(server, req, run)
+
+
+def _mlserver(run: Run, reference: list[float]) -> Load:
+    launch = mlserver.launch(run.model, run.work / "mlserver-model", run.workers)
+    req = run.requests["mlserver"]
+    with servers.running(launch, run.work) as server:
+        theirs = bodies.mlserver_scores(load.post_json(server.url + req.path, req.batch))
+        worst = bodies.same_scores(reference, theirs)
+        if worst is not None:
+            raise SystemExit(f"MLServer's scores differ from rollgate's on the same rows (by up to {worst:.3g})")
+        return _single(server, req, run)
+
+
+def _single(server: Launch, req: Requests, run: Run) -> Load:
+    script = load.lua(run.work / f"{server.name}-one.lua", req.path, req.one)
+    load.wrk(server.url, script, report.SINGLE_CLIENTS, WARM_UP_S)
+    return load.wrk(server.url, script, report.SINGLE_CLIENTS, run.seconds)
+
+
+def _batch_rows_s(server: Launch, req: Requests, run: Run) -> float:
+    script = load.lua(run.work / f"{server.name}-batch.lua", req.path, req.batch)
+    return load.wrk(server.url, script, 1, run.seconds).rps * report.BATCH_ROWS
 
 
 if __name__ == "__main__":
