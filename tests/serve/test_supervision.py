@@ -205,12 +205,16 @@ def test_a_dead_batcher_turns_unready_and_the_process_exits_1(
 ) -> None:
     server = _patched_server(tiny_model, tmp_path, _KILL_BATCHER, "--workers", workers)
     try:
-        status, _, _ = server.request("POST", "/v1/predict", {"instances": tiny_model.rows(2)})
-        assert status == 503
-    except OSError:
-        pass  # the process may already be going away: what matters is how it ends
-    assert server.proc.wait(60) == 1, server.log.read_text()[-3000:]
-    assert "the batcher hit a bug" in server.log.read_text()
+        try:
+            status, _, _ = server.request("POST", "/v1/predict", {"instances": tiny_model.rows(2)})
+            assert status == 503
+        except OSError:
+            pass  # the process may already be going away: what matters is how it ends
+        assert server.proc.wait(60) == 1, server.log.read_text()[-3000:]
+        assert "the batcher hit a bug" in server.log.read_text()
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
 
 
 def test_healthz_answers_while_a_10000_row_batch_is_in_flight(slow_model: TinyModel, tmp_path: Path) -> None:
