@@ -29,15 +29,17 @@ def cache_dir() -> Path:
 
 
 def virtualenv(sklearn: str, numpy: str) -> Path:
-    """MLServer's virtualenv for these versions, created on first use (a half-made one is redone)."""
+    """MLServer's virtualenv for these versions, created on first use (a half-made or older one is redone)."""
     root = cache_dir() / f"mlserver-{VERSION}-sklearn-{sklearn}-numpy-{numpy}"
+    # uvloop 0.22 raises in asyncio.get_event_loop(), which MLServer 1.7.1's inference-pool workers call.
+    pins = [f"mlserver=={VERSION}", f"mlserver-sklearn=={VERSION}", f"scikit-learn=={sklearn}", f"numpy=={numpy}",
+            "uvloop<0.22"]  # fmt: skip
     done = root / ".complete"
-    if done.exists():
+    if done.exists() and done.read_text().split() == pins:
         return root
     shutil.rmtree(root, ignore_errors=True)
     print(f"MLServer {VERSION}: creating its virtualenv in {root} (first use, about a minute)", flush=True)
     subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-    pins = [f"mlserver=={VERSION}", f"mlserver-sklearn=={VERSION}", f"scikit-learn=={sklearn}", f"numpy=={numpy}"]
     cmd = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins]
     done_pip = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done_pip.returncode != 0:
