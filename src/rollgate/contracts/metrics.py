@@ -20,6 +20,8 @@ class Metric:
     help: str
 
 
+# `code` is the HTTP status answered, or 499 when the client left before its answer; `route` is the
+# request's route, or "other" for a request refused before its route was known (head limits, deadlines).
 REQUESTS = Metric("rollgate_requests_total", "counter", ("route", "code"), "requests answered")
 REQUEST_DURATION = Metric("rollgate_request_duration_seconds", "histogram", ("route",), "end-to-end latency")
 BATCH_ROWS = Metric("rollgate_batch_rows", "histogram", (), "rows per estimator call")
