@@ -96,7 +96,7 @@ $(STAGES): install
 bench-gate: install
 	$(BIN)/python -m benchmarks.gate.simulate --seeds $${SEEDS:-1000} --cell-seeds $${CELL_SEEDS:-100}
 
-## serve: serve models/model.skops on 127.0.0.1:8080 (digest and feature contract from models/model.json)
+## serve: serve models/model.skops on 127.0.0.1:8080, admin (metrics, model info) on 8081 (digest and contract from models/model.json)
 .PHONY: serve
 serve: install
 	$(RUN) serve --model models/model.skops --sha256 $$($(BIN)/python -c "import json; print(json.load(open('models/model.json'))['sha256'])")

@@ -1,6 +1,6 @@
 """The serving smoke run at the end of `make demo`: the real server on the model just trained.
 
-Starts `rollgate serve` on 127.0.0.1 (a free port), waits for readiness, sends a few requests — one
+Starts `rollgate serve` on 127.0.0.1 (free scoring and admin ports), waits for readiness, sends a few requests — one
 of them invalid — prints the answers, then stops it with SIGTERM and checks it exits cleanly.
 """
 
@@ -21,11 +21,12 @@ from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.features import FeatureContract
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_ports() -> tuple[int, int]:
+    """Two distinct free loopback ports (scoring, admin), held together while chosen."""
+    with socket.socket() as one, socket.socket() as two:
+        one.bind(("127.0.0.1", 0))
+        two.bind(("127.0.0.1", 0))
+        return int(one.getsockname()[1]), int(two.getsockname()[1])
 
 
 def _call(url: str, body: Any = None) -> tuple[int, Any]:
@@ -80,14 +81,15 @@ def run(model: Path, sha256: str, rows: list[dict[str, Any]], log: Path, bad: di
 
     The server's own log goes to `log`.
     """
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    port, admin_port = _free_ports()
+    base, admin = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}"
     cmd = [str(Path(sys.executable).parent / "rollgate"), "serve", "--model", str(model), "--sha256", sha256]
     with log.open("wb") as sink:
-        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT)
+        ports = ["--port", str(port), "--admin-port", str(admin_port)]
+        proc = subprocess.Popen([*cmd, *ports], stdout=sink, stderr=subprocess.STDOUT)
     try:
-        took = _wait_ready(base, proc)
-        print(f"  3. rollgate serve on {base} (ready in {took:.1f} s)")
+        took = _wait_ready(admin, proc)
+        print(f"  3. rollgate serve on {base}, admin port {admin_port} (ready in {took:.1f} s)")
         calls = [
             ("POST /v1/predict (1 row)", "/v1/predict", {"instances": rows[:1]}),
             (f"POST /v1/predict ({len(rows)} rows)", "/v1/predict", {"instances": rows}),
