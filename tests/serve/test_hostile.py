@@ -229,3 +229,31 @@ def test_default_limits_refuse_a_5000_row_request(server: Server, tiny_model: Ti
     status, answer = server.json("POST", "/v1/predict", {"instances": tiny_model.rows(5_000)})
     assert status == 413, answer
     assert "limit of 2000" in answer["error"]
+
+
+def _rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
+def test_twenty_stalled_uploads_stay_within_the_default_byte_budget(tiny_model: TinyModel, tmp_path: Path) -> None:
+    # 8 MiB bodies (the old default) so that only the in-flight budget (16 MiB by default) bounds them.
+    limits = ("--max-body-bytes", str(8 * 1024 * 1024), "--body-timeout", "60", "--request-timeout", "60")
+    server = start_server(tiny_model, tmp_path, *limits)  # 135 MiB growth without the budget
+    try:
+        before = _rss_mib(server.proc.pid)
+        stalled = []
+        for _ in range(20):  # each declares 8,000,000 bytes, sends 7 MB and stops: 140 MB if all were kept
+            sock = _connect(server)
+            _send_quietly(sock, _head(length=8_000_000) + b" " * 7_000_000)
+            stalled.append(sock)
+        time.sleep(1.0)
+        grown = _rss_mib(server.proc.pid) - before
+        for sock in stalled:
+            sock.close()
+        assert grown < 60, f"20 stalled uploads grew the server by {grown:.0f} MiB (budget: 16 MiB)"
+        time.sleep(0.5)
+        _still_serves(server, tiny_model)
+    finally:
+        assert server.stop() == 0

@@ -31,7 +31,7 @@ class Limits:
     request_timeout_s: float = 10.0  # the whole answer within this, from the end of the head (503)
     keepalive_timeout_s: float = 5.0  # an idle kept-alive connection is closed after this
     max_connections: int = 1_024  # open connections per process; 503 above this
-    max_inflight_bytes: int = 64 * MIB  # request bytes buffered across requests in flight; 503 above this
+    max_inflight_bytes: int = 16 * MIB  # request bytes buffered across requests in flight; 503 above this
     inline_rows: int = 64  # batches up to this size are scored on the event loop, larger ones in a thread
     scoring_threads: int = 2  # the bounded executor that scores larger batches
 
