@@ -40,5 +40,9 @@ ALL: tuple[Metric, ...] = (
     MODEL_INFO,
 )
 
-# Score histogram buckets: tenths of the 0..1 probability range (prediction shift is read from _sum/_count).
-SCORE_BUCKETS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(1, 11))
+# Score histogram buckets, fixed and model-independent: roughly even steps on the logit scale from 0.001
+# to 0.999, symmetric around 0.5 (p and 1 - p are both edges). A fraud model with 1 % positives needs
+# resolution near 0 as a balanced model needs it near 1; canary and stable always share these edges,
+# so the analysis compares their score distributions bucket by bucket whatever the label rate.
+_LOW_EDGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4)
+SCORE_BUCKETS: tuple[float, ...] = (*_LOW_EDGES, 0.5, *(round(1 - p, 3) for p in reversed(_LOW_EDGES)))

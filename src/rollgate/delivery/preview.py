@@ -19,8 +19,9 @@ def plan_in_words(cfg: DeployConfig) -> str:
     r, a = cfg.rollout, cfg.analysis
     check = (
         f"analysis ({a.samples} measurements {a.interval_seconds} s apart, canary vs stable: 5xx share, p99 latency, "
-        f"rejected rows, mean score, positive rate; abort after {a.failure_limit + 1} failures; "
-        f"under {a.min_requests} canary requests it waits)"
+        f"rejected rows, positive-rate and mean-score ratios, score distribution; abort after "
+        f"{a.failure_limit + 1} failures; under {a.min_requests} canary requests, or {a.min_expected_positives} "
+        f"expected positives for the ratios, it waits)"
     )
     steps = [
         f"1. shadow: canary pods start at a quarter of stable's size and receive a copy of every scoring request "

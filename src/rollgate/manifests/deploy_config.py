@@ -89,8 +89,11 @@ class AnalysisConfig(_Strict):
     max_error_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
     max_p99_ratio: Annotated[float, Field(ge=1.0, le=100.0)] = 1.25
     max_rejection_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
-    max_score_shift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
-    max_positive_rate_shift: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
+    min_expected_positives: Annotated[int, Field(ge=1, le=1_000_000)] = 30
+    max_positive_rate_ratio: Annotated[float, Field(gt=1.0, le=100.0)] = 2.0
+    max_mean_score_ratio: Annotated[float, Field(gt=1.0, le=100.0)] = 2.0
+    score_ks_critical: Annotated[float, Field(gt=0.0, le=10.0)] = 1.95
+    min_score_distance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
 
 
 class ArgoCdConfig(_Strict):
