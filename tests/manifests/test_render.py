@@ -19,6 +19,7 @@ from rollgate.contracts.errors import ContractError
 from rollgate.manifests import argocd, check, lint, render
 from rollgate.manifests import schemas as validate
 from rollgate.manifests.deploy_config import load_deploy_config
+from rollgate.serve.settings import Limits
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.unit
@@ -143,13 +144,84 @@ def test_rollout_shape() -> None:
     steps = canary["steps"]
     kinds = [next(iter(s)) for s in steps]
     assert kinds[:4] == ["setCanaryScale", "setMirrorRoute", "pause", "analysis"]
-    assert steps[1]["setMirrorRoute"]["percentage"] == 100
     assert steps[4] == {"setMirrorRoute": {"name": "shadow"}}  # mirror route removed after the shadow
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [5, 25]  # then 100: the end of the steps
     assert kinds[-1] == "analysis"
     args = {a["name"]: a["valueFrom"] for a in steps[3]["analysis"]["args"]}
     assert args["canary-hash"] == {"podTemplateHashValue": "Latest"}
     assert args["stable-hash"] == {"podTemplateHashValue": "Stable"}
+
+
+def _shadow(texts: dict[str, str]) -> tuple[int, int]:
+    """(canary scale weight, mirror percentage) of the shadow step."""
+    (rollout,) = [d for d in _docs(texts).values() if d["kind"] == "Rollout"]
+    scale, mirror = rollout["spec"]["strategy"]["canary"]["steps"][:2]
+    return scale["setCanaryScale"]["weight"], mirror["setMirrorRoute"]["percentage"]
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_the_shadow_mirrors_the_share_the_canary_is_scaled_to(env: str) -> None:
+    """A canary at a quarter of stable's pods that gets a copy of all traffic runs at 4x a stable pod's load."""
+    cfg = load_deploy_config(ROOT, env)
+    weight, percentage = _shadow(render.render_texts(cfg, replace(EXAMPLE, env=env)))
+    assert weight == percentage == render.SHADOW_WEIGHT
+    assert 0 < percentage < 100
+
+
+def test_the_shadow_share_is_one_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render, "SHADOW_WEIGHT", 10)
+    assert _shadow(render.render_texts(CFG, EXAMPLE)) == (10, 10)
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)", duration)
+    assert match, duration
+    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
+
+
+# Conditions that retry an answer the server gave: its 503 + Retry-After is load shedding, never retried.
+_RETRIES_AN_ANSWER = {"5xx", "gateway-error", "retriable-status-codes", "retriable-4xx", "503"}
+
+
+def test_every_http_route_has_explicit_retries_and_a_timeout() -> None:
+    routes = _by_kind("VirtualService")["spec"]["http"]
+    assert [r["name"] for r in routes] == ["primary"]  # `shadow` is Argo's, generated during the shadow
+    for route in routes:
+        retries, timeout = route["retries"], _seconds(route["timeout"])
+        assert timeout > Limits().request_timeout_s  # the server's own 503 comes first, not a proxy 504
+        assert isinstance(retries["attempts"], int) and 0 <= retries["attempts"] <= 2
+        assert _seconds(retries["perTryTimeout"]) == timeout  # a slow answer is not retried
+        conditions = set(retries["retryOn"].split(","))
+        assert conditions and not conditions & _RETRIES_AN_ANSWER, conditions
+
+
+def _destination_rules(texts: dict[str, str]) -> list[dict[str, Any]]:
+    return [d for d in _docs(texts).values() if d["kind"] == "DestinationRule"]
+
+
+def test_the_destination_rules_cover_exactly_what_the_virtualservice_routes_to() -> None:
+    vs = _by_kind("VirtualService")
+    destinations = [d["destination"] for r in vs["spec"]["http"] for d in r["route"]]
+    rules = _destination_rules(TEXTS)
+    assert sorted(d["host"] for d in destinations) == sorted(r["spec"]["host"] for r in rules)
+    assert all("subset" not in d for d in destinations) and all("subsets" not in r["spec"] for r in rules)
+    canary = _by_kind("Rollout")["spec"]["strategy"]["canary"]
+    # Argo finds the Services in the routes by the host's first label, and mirrors to the bare canary
+    # name, which Istio resolves in the VirtualService's namespace: the rules' namespace.
+    assert sorted(d["host"].split(".")[0] for d in destinations) == sorted(
+        [canary["canaryService"], canary["stableService"]]
+    )
+    assert {r["metadata"]["namespace"] for r in rules} == {vs["metadata"]["namespace"]}
+
+
+def test_the_destination_rules_are_visible_to_the_gateway() -> None:
+    gateway_namespace = CFG.gateway.split("/")[0]
+    assert gateway_namespace != CFG.namespace
+    for rule in _destination_rules(TEXTS):
+        assert rule["spec"]["exportTo"] == [".", gateway_namespace]
+    same = CFG.model_copy(update={"gateway": f"{CFG.namespace}/gateway"})
+    for rule in _destination_rules(render.render_texts(same, EXAMPLE)):
+        assert rule["spec"]["exportTo"] == ["."]  # the namespace once: Istio refuses duplicates
 
 
 def test_pods_are_hardened_and_pinned() -> None:

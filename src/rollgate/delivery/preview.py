@@ -24,8 +24,9 @@ def plan_in_words(cfg: DeployConfig) -> str:
         f"expected positives for the ratios, it waits)"
     )
     steps = [
-        f"1. shadow: canary pods start at a quarter of stable's size and receive a copy of every scoring request "
-        f"for {r.shadow_minutes} min (their answers are discarded); then {check}",
+        f"1. shadow: canary pods start at {render.SHADOW_WEIGHT}% of stable's size and receive a copy of "
+        f"{render.SHADOW_WEIGHT}% of the scoring requests for {r.shadow_minutes} min (their answers are discarded); "
+        f"then {check}",
     ]
     for i, weight in enumerate(r.canary_weights[:-1], 2):
         pause = f", {r.pause_minutes} min" if r.pause_minutes else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import jinja2
@@ -19,8 +20,20 @@ from rollgate.contracts.release import Release
 from rollgate.contracts.release import read as read_release
 from rollgate.manifests import analysis, lint
 from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
+from rollgate.serve.settings import Limits
 
 RELEASE_FILE = "release.json"  # written by promotion beside the rendered files, never by render
+
+# The shadow step's one number: the canary runs at this share of stable's replicas (`setCanaryScale`)
+# and gets this share of the scoring requests mirrored (`setMirrorRoute.percentage`). They must match:
+# a quarter of the pods taking a copy of all traffic runs at four times a stable pod's load, and the
+# p99 and error comparisons would then judge load, not the model. Argo rounds the canary's replicas
+# up, so a canary pod gets at most a stable pod's share (3 stable pods: 1 canary pod, 75 % of it).
+SHADOW_WEIGHT = 25
+
+# The mesh waits this much longer than the server's own deadline (`--request-timeout`, left at its
+# default by the Rollout), so a slow request ends as the server's 503 + Retry-After, not a proxy 504.
+ROUTE_TIMEOUT_MARGIN_S = 2
 
 
 def environment() -> jinja2.Environment:
@@ -57,7 +70,8 @@ def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, str]]]:
         f"{a}-stable-service.yaml": ("service.yaml.j2", {"role": "stable"}),
         f"{a}-canary-service.yaml": ("service.yaml.j2", {"role": "canary"}),
         f"{a}-virtualservice.yaml": ("virtualservice.yaml.j2", {}),
-        f"{a}-destinationrule.yaml": ("destinationrule.yaml.j2", {}),
+        f"{a}-stable-destinationrule.yaml": ("destinationrule.yaml.j2", {"role": "stable"}),
+        f"{a}-canary-destinationrule.yaml": ("destinationrule.yaml.j2", {"role": "canary"}),
         f"{a}-analysistemplate.yaml": ("analysistemplate.yaml.j2", {}),
         f"{a}-rollout.yaml": ("rollout.yaml.j2", {}),
         f"{a}-horizontalpodautoscaler.yaml": ("horizontalpodautoscaler.yaml.j2", {}),
@@ -65,6 +79,17 @@ def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, str]]]:
         f"{a}-networkpolicy.yaml": ("networkpolicy.yaml.j2", {}),
         f"{a}-podmonitor.yaml": ("podmonitor.yaml.j2", {}),
     }
+
+
+def service_hosts(cfg: DeployConfig) -> dict[str, str]:
+    """Role -> FQDN of its Service: what the VirtualService routes to and each DestinationRule's host."""
+    return {role: f"{cfg.app}-{role}.{cfg.namespace}.svc.cluster.local" for role in ("stable", "canary")}
+
+
+def _export_to(cfg: DeployConfig) -> list[str]:
+    """This namespace and the gateway's: the proxies that route to the Services (NetworkPolicy's callers)."""
+    gateway_namespace = cfg.gateway.split("/")[0]
+    return ["."] if gateway_namespace == cfg.namespace else [".", gateway_namespace]
 
 
 def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
@@ -81,6 +106,10 @@ def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
         "window": f"{2 * cfg.analysis.interval_seconds}s",
         "metrics": analysis.criteria(),
         "gateway_namespace": cfg.gateway.split("/")[0],
+        "shadow_weight": SHADOW_WEIGHT,
+        "service_hosts": service_hosts(cfg),
+        "export_to": _export_to(cfg),
+        "route_timeout": f"{math.ceil(Limits().request_timeout_s) + ROUTE_TIMEOUT_MARGIN_S}s",
         "termination_seconds": int(cfg.server.drain_seconds + cfg.server.grace_seconds) + 5,
     }
     base["analysis_step"] = jinja.get_template("_analysis_step.j2").render(base).rstrip("\n")
