@@ -96,6 +96,11 @@ $(STAGES): install
 bench-gate: install
 	$(BIN)/python -m benchmarks.gate.simulate --seeds $${SEEDS:-1000} --cell-seeds $${CELL_SEEDS:-100}
 
+## bench-canary: the rendered canary analysis on simulated good, dead, shifted, slow and erroring canaries: false aborts and detection per step (ENV=prod, SEEDS=1000, TRAFFIC=1)
+.PHONY: bench-canary
+bench-canary: install
+	$(BIN)/python -m benchmarks.canary.simulate --env $(or $(ENV),prod) --seeds $${SEEDS:-1000} --traffic $${TRAFFIC:-1}
+
 ## serve: serve models/model.skops on 127.0.0.1:8080, admin (metrics, model info) on 8081 (digest and contract from models/model.json)
 .PHONY: serve
 serve: install
