@@ -26,6 +26,12 @@ class Tally:
         return clopper_pearson(round(self.share("aborted") * self.seeds), self.seeds)[1]
 
 
+def _why(t: Tally, verdict: str, most: int | None) -> list[str]:
+    """ "a@step:metric share" for every metric that aborted its rollouts (or "p@..." paused), commonest first."""
+    named = Counter(f"{verdict[0]}@{o.step}:{m}" for o in t.outcomes if o.verdict == verdict for m in o.metrics)
+    return [f"{name} {n / t.seeds:.1%}" for name, n in named.most_common(most)]
+
+
 def table(tallies: list[Tally], steps: list[str]) -> list[str]:
     """One row per kind: aborted (false aborts for good, detection otherwise) with its 95 % Clopper-Pearson
     upper bound, the share caught at each step, paused (an inconclusive analysis) and promoted."""
@@ -36,10 +42,7 @@ def table(tallies: list[Tally], steps: list[str]) -> list[str]:
         + f"{'paused':>8} {'promoted':>8}  why (a: aborted, p: paused; at step, by metric)"
     ]
     for t in tallies:
-        named = Counter(
-            f"{o.verdict[0]}@{o.step}:{name}" for o in t.outcomes if o.verdict != "promoted" for name in o.metrics
-        )
-        top = ", ".join(f"{name} {n / t.seeds:.0%}" for name, n in named.most_common(3)) or "-"
+        top = ", ".join(_why(t, "aborted", None) + _why(t, "paused", 2)) or "-"
         row = f"{t.kind:<9} {t.seeds:>8} {t.share('aborted'):>8.3f} {t.upper95():>8.3f}"
         row += "".join(f"{t.share('aborted', s):>8.3f}" for s in steps)
         lines.append(row + f"{t.share('paused'):>8.3f} {t.share('promoted'):>8.3f}  {top}")

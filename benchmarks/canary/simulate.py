@@ -46,11 +46,28 @@ def measure(plan: template.Plan, stable: traffic.Model, seeds: int, factor: floa
     return out
 
 
+def _what_if(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("=")
+    try:
+        float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ARG=NUMBER, got {text!r}") from None
+    return name, value
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=1000, help="rollouts per canary kind")
     parser.add_argument("--env", default="prod", help="configs/deploy/<env>.yaml and manifests/<env>/release.json")
     parser.add_argument("--traffic", type=float, default=1.0, help="canary requests per window, x min-requests")
+    parser.add_argument(
+        "--what-if",
+        type=_what_if,
+        action="append",
+        default=[],
+        metavar="ARG=VALUE",
+        help="replace a rendered AnalysisTemplate argument, e.g. min-expected-positives=10",
+    )
     parser.add_argument("--holdout", type=Path, default=Path(paths.HOLDOUT_SET))
     parser.add_argument("--model", type=Path, default=Path(paths.MODEL_ARTIFACT))
     return parser.parse_args(argv)
@@ -60,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     started = time.perf_counter()
     try:
-        plan, threshold = template.load(Path.cwd(), args.env)
+        plan, threshold = template.load(Path.cwd(), args.env, dict(args.what_if))
         scores, source = pool(args.holdout, args.model)
     except RollgateError as exc:
         raise SystemExit(f"bench-canary: {exc}") from exc
@@ -69,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     requests = args.traffic * plan.arg("min-requests")
     print(f"canary simulation ({args.env}): scores from {source}, {np.mean(scores >= threshold):.2%} at or above "
           f"the threshold {threshold:g}; steps {', '.join(s.name for s in plan.steps)}; {requests:g} canary requests "
-          f"per {plan.window_s}s window at the smallest share; window {plan.window_s}s")  # fmt: skip
+          f"per {plan.window_s}s window at the smallest share"
+          + "".join(f"; what if {k}={v}" for k, v in args.what_if))  # fmt: skip
     print("\n".join(report.table(list(tallies.values()), [s.name for s in plan.steps])))
     print(f"({time.perf_counter() - started:.0f} s)")
     print(report.last_line(tallies, plan.steps[0].name))

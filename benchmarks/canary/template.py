@@ -78,20 +78,25 @@ def _steps(rollout: dict[str, Any]) -> tuple[Step, ...]:
     return tuple(out)
 
 
-def plan(texts: dict[str, str]) -> Plan:
-    """The plan from the rendered texts (`render.render_texts`)."""
+def plan(texts: dict[str, str], what_if: dict[str, str] | None = None) -> Plan:
+    """The plan from the rendered texts (`render.render_texts`), with `what_if` argument values replacing
+    the rendered ones (to try a threshold before changing configs/deploy)."""
     (template,) = [yaml.safe_load(t) for n, t in texts.items() if n.endswith("-analysistemplate.yaml")]
     (rollout,) = [yaml.safe_load(t) for n, t in texts.items() if n.endswith("-rollout.yaml")]
     args = {a["name"]: str(a["value"]) for a in template["spec"]["args"] if "value" in a}
+    unknown = sorted(set(what_if or {}) - set(args))
+    if unknown:
+        raise RollgateError(f"no such AnalysisTemplate argument with a value: {', '.join(unknown)}")
+    args.update(what_if or {})
     metrics = tuple(_metric(m, args) for m in template["spec"]["metrics"])
     return Plan(metrics, args, _seconds(args["window"]), _steps(rollout))
 
 
-def load(root: Path, env: str) -> tuple[Plan, float]:
+def load(root: Path, env: str, what_if: dict[str, str] | None = None) -> tuple[Plan, float]:
     """The env's plan, rendered from configs/deploy/<env>.yaml and its release record, and the release's
     decision threshold (a score at or above it is a positive)."""
     path = root / "manifests" / env / "release.json"
     record = release_.loads(path.read_text(), str(path)) if path.is_file() else None
     if record is None:
         raise RollgateError(f"{path}: no release record (no model deployed): nothing to render")
-    return plan(render.render_texts(load_deploy_config(root, env), record)), float(record.threshold)
+    return plan(render.render_texts(load_deploy_config(root, env), record), what_if), float(record.threshold)

@@ -17,6 +17,7 @@ import yaml
 from benchmarks.canary import reference, rollout, simulate, template, traffic
 
 from rollgate.contracts import metrics, release
+from rollgate.contracts.errors import RollgateError
 from rollgate.manifests import render
 from rollgate.manifests.deploy_config import load_deploy_config
 from rollgate.serve.metrics import LATENCY_BUCKETS
@@ -160,5 +161,12 @@ def test_a_short_run_aborts_a_dead_canary_in_shadow_and_ends_with_the_machine_li
 
 
 def test_an_environment_without_a_release_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no release record"):
+    with pytest.raises(RollgateError, match="no release record"):
         template.load(tmp_path, "prod")
+
+
+def test_a_what_if_replaces_a_rendered_argument_and_an_unknown_one_is_refused() -> None:
+    tried = template.plan(TEXTS, {"max-p99-ratio": "1.5"})
+    assert {m.name: m.threshold for m in tried.metrics}["p99-latency-ratio"] == 1.5
+    with pytest.raises(RollgateError, match="no-such-arg"):
+        template.plan(TEXTS, {"no-such-arg": "1"})
