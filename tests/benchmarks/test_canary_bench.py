@@ -150,14 +150,15 @@ def test_a_metric_is_judged_by_its_limits(values: list[float | None], phase: str
 
 
 def test_a_short_run_aborts_a_dead_canary_in_shadow_and_ends_with_the_machine_line(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tallies = simulate.measure(PLAN, traffic.Model(POOL, 0.1), seeds=5, factor=1.0)
-    assert tallies["dead"].share("aborted", "shadow") == 1.0
-    assert tallies["good"].share("aborted") == 0.0
-    from benchmarks.canary import report
-
-    assert re.match(LAST_LINE, report.last_line(tallies, "shadow"))
+    monkeypatch.chdir(ROOT)
+    simulate.main(["--seeds", "5", "--holdout", str(tmp_path / "none.parquet")])  # no holdout: the beta mixture
+    lines = capsys.readouterr().out.splitlines()
+    assert "beta mixture" in lines[0]
+    assert re.match(LAST_LINE, lines[-1]), lines[-1]
+    fields = dict(f.split("=") for f in lines[-1].split())
+    assert fields["dead_detect"] == "1.0000" and fields["false_abort"] == "0.0000" and fields["seeds"] == "5"
 
 
 def test_an_environment_without_a_release_is_refused(tmp_path: Path) -> None:
