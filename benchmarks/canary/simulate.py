@@ -35,12 +35,14 @@ def pool(holdout: Path, model: Path) -> tuple[np.ndarray, str]:
     return traffic.beta_mixture(np.random.default_rng(0)), "a fraud-like beta mixture (no holdout and model)"
 
 
-def measure(plan: template.Plan, stable: traffic.Model, seeds: int, factor: float) -> dict[str, report.Tally]:
+def measure(
+    plan: template.Plan, stable: traffic.Model, seeds: int, factor: float, shift: float = traffic.SHIFT
+) -> dict[str, report.Tally]:
     """Every kind's rollouts; seed s of every kind draws from its own stream."""
     window_requests = factor * plan.arg("min-requests") / min(s.canary_share for s in plan.steps)
     out = {}
     for k, kind in enumerate(traffic.KINDS):
-        sides = (traffic.canary(kind, stable), stable)
+        sides = (traffic.canary(kind, stable, shift), stable)
         runs = tuple(rollout.run(np.random.default_rng([s, k]), plan, sides, window_requests) for s in range(seeds))
         out[kind] = report.Tally(kind, runs)
     return out
@@ -60,6 +62,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=1000, help="rollouts per canary kind")
     parser.add_argument("--env", default="prod", help="configs/deploy/<env>.yaml and manifests/<env>/release.json")
     parser.add_argument("--traffic", type=float, default=1.0, help="canary requests per window, x min-requests")
+    parser.add_argument("--shift", type=float, default=traffic.SHIFT, help="log-odds the shifted canary adds")
     parser.add_argument(
         "--what-if",
         type=_what_if,
@@ -82,11 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     except RollgateError as exc:
         raise SystemExit(f"bench-canary: {exc}") from exc
     stable = traffic.Model(scores, threshold)
-    tallies = measure(plan, stable, args.seeds, args.traffic)
+    tallies = measure(plan, stable, args.seeds, args.traffic, args.shift)
     requests = args.traffic * plan.arg("min-requests")
     print(f"canary simulation ({args.env}): scores from {source}, {np.mean(scores >= threshold):.2%} at or above "
           f"the threshold {threshold:g}; steps {', '.join(s.name for s in plan.steps)}; {requests:g} canary requests "
-          f"per {plan.window_s}s window at the smallest share"
+          f"per {plan.window_s}s window at the smallest share; shifted by {args.shift:g} in log-odds"
           + "".join(f"; what if {k}={v}" for k, v in args.what_if))  # fmt: skip
     print("\n".join(report.table(list(tallies.values()), [s.name for s in plan.steps])))
     print(f"({time.perf_counter() - started:.0f} s)")

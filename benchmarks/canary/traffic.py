@@ -2,7 +2,7 @@
 
 Every request is one row. Scores are drawn from a pool (the trained model's scores on the holdout, or a
 fraud-like beta mixture); the canary kinds change only what they name: `dead` answers 0 for everything,
-`shifted` adds SHIFT to every score's log-odds, `slow` doubles latency, `erroring` answers 5xx to
+`shifted` adds `shift` (SHIFT unless told) to every score's log-odds, `slow` doubles latency, `erroring` answers 5xx to
 ERRORING of its requests. Both sides answer 5xx to BASE_ERRORS of requests; 5xx answers score nothing.
 Latency is log-normal around the example's single-row median (LATENCY_MEDIAN_S, LATENCY_SIGMA).
 """
@@ -44,12 +44,12 @@ def beta_mixture(rng: np.random.Generator, n: int = 100_000) -> np.ndarray:
     return np.where(high, rng.beta(2.0, 3.0, n), rng.beta(0.6, 80.0, n))
 
 
-def canary(kind: str, stable: Model) -> Model:
+def canary(kind: str, stable: Model, shift: float = SHIFT) -> Model:
     if kind == "dead":
         return Model(np.zeros(1), stable.threshold)
     if kind == "shifted":
         p = np.clip(stable.scores, 1e-12, 1 - 1e-12)
-        return Model(1 / (1 + np.exp(-(np.log(p / (1 - p)) + SHIFT))), stable.threshold)
+        return Model(1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift))), stable.threshold)
     if kind == "slow":
         return Model(stable.scores, stable.threshold, latency_factor=2.0)
     if kind == "erroring":
