@@ -6,10 +6,20 @@ import re
 
 import pytest
 
+from rollgate.contracts import release
 from rollgate.data.schema import DATASET
-from tests.helpers import APP, TINY_ROWS, Project, tiny_params
+from rollgate.manifests import render
+from rollgate.manifests.deploy_config import load_deploy_config
+from tests.helpers import APP, ROOT, TINY_ROWS, Project, tiny_params
 
 pytestmark = pytest.mark.integration
+
+
+def _rendered_files() -> int:
+    """What a first promotion to prod commits: every rendered object plus the release record."""
+    example = release.loads((ROOT / "tests/contracts/release_example.json").read_text(), "release_example.json")
+    assert example is not None
+    return len(render.render_texts(load_deploy_config(ROOT, "prod"), example)) + 1
 
 
 def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project) -> None:
@@ -27,7 +37,7 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "tracking",
         "gate        promote in prod (no champion yet: floors only)",
         "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
-        "merging would commit 14 files",
+        f"merging would commit {_rendered_files()} files",
         f"+++ b/manifests/prod/{APP}-analysistemplate.yaml",
         "more lines",
         "2. canary: 5% of live traffic",
