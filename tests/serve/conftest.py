@@ -153,6 +153,19 @@ class Server:
     def _log(self) -> str:
         return self.log.read_text() if self.log.is_file() else ""
 
+    def refusal(self, timeout: float = 60) -> str:
+        """The output of a server that must exit non-zero on its own: one clear message, no traceback."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"still running after {timeout} s:\n{self._log()}") from None
+        out = self._log()
+        assert code != 0, f"exited {code}, expected a refusal:\n{out}"
+        assert "Traceback" not in out, f"a refusal should be one clear line, not a traceback:\n{out}"
+        return out
+
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -51,6 +51,22 @@ def _send_quietly(sock: socket.socket, data: bytes, piece: int = 65536) -> None:
             sock.sendall(data[start : start + piece])
 
 
+def _drip(sock: socket.socket, pieces: bytes) -> bytes:
+    """Send `pieces` one byte every 0.2 s until the server answers or closes; everything it sent."""
+    answer = b""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        for byte in pieces:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.2)
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                answer += sock.recv(65536)
+            sock.setblocking(True)
+            if answer:
+                break
+    return answer + _read_all(sock)
+
+
 def _status(answer: bytes) -> int:
     assert answer.startswith(b"HTTP/1.1 "), answer[:200]
     return int(answer.split(b" ", 2)[1])
@@ -101,18 +117,7 @@ def test_a_dripped_head_gets_408_within_the_deadline(tight: Server) -> None:
     with _connect(tight) as sock:
         sock.sendall(b"POST /v1/predict HTTP/1.1\r\n")
         started = time.monotonic()
-        answer = b""
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            for byte in b"x-slow: " + b"z" * 100:  # one byte every 0.2 s: 20 s if nothing stopped it
-                sock.sendall(bytes([byte]))
-                time.sleep(0.2)
-                sock.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    answer += sock.recv(65536)
-                sock.setblocking(True)
-                if answer:
-                    break
-        answer += _read_all(sock)
+        answer = _drip(sock, b"x-slow: " + b"z" * 100)  # 20 s if nothing stopped it
     assert _status(answer) == 408, answer[:200]
     assert time.monotonic() - started < 10, "the head deadline (1 s) did not cut the drip off"
 
@@ -140,18 +145,7 @@ def test_a_dripped_body_gets_408_and_is_counted(tight: Server) -> None:
     with _connect(tight) as sock:
         sock.sendall(_head(length=1000) + b'{"instances": [')
         started = time.monotonic()
-        answer = b""
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            for _ in range(100):  # 20 s of drip if nothing stopped it
-                sock.sendall(b" ")
-                time.sleep(0.2)
-                sock.setblocking(False)
-                with contextlib.suppress(BlockingIOError):
-                    answer += sock.recv(65536)
-                sock.setblocking(True)
-                if answer:
-                    break
-        answer += _read_all(sock)
+        answer = _drip(sock, b" " * 100)  # 20 s if nothing stopped it
     assert _status(answer) == 408
     assert time.monotonic() - started < 10
     after = tight.metrics()['rollgate_requests_total{code="408",route="/v1/predict"}']

@@ -50,7 +50,7 @@ class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch(uri: str, timeout_s: float = 300.0, max_bytes: int = 2**31) -> bytes:
+def fetch(uri: str, timeout_s: float, max_bytes: int) -> bytes:
     """The artifact's bytes from a path, a `file://` URI or an `http(s)://` URL (e.g. a registry proxy).
 
     A download must finish within `timeout_s` in all and be at most `max_bytes`; redirects stay on the
@@ -127,10 +127,8 @@ def _from_metadata(uri: str, sha256: str) -> tuple[str, FeatureContract, str, in
     return meta.name, meta.features, meta.prediction_fingerprint, probe_rows, record
 
 
-def load(
-    uri: str, sha256: str, release_path: str | None, threshold: float | None = None, data: bytes | None = None
-) -> ServedModel:
-    """Verify and load the model (`data`: its bytes, when already fetched); every refusal names the file."""
+def load(uri: str, sha256: str, release_path: str | None, threshold: float | None, data: bytes) -> ServedModel:
+    """Verify and load the model from `data`, the bytes `fetch` read from `uri`; every refusal names the file."""
     if release_path is not None:
         rel = _release(release_path)
         if rel.model.sha256 != sha256:
@@ -141,7 +139,7 @@ def load(
     else:
         name, features, fingerprint, probe_rows, record = _from_metadata(uri, sha256)
         default_threshold = DEFAULT_THRESHOLD
-    model = artifact.loads(fetch(uri) if data is None else data, expected_sha256=sha256, source=uri)
+    model = artifact.loads(data, expected_sha256=sha256, source=uri)
     chosen = default_threshold if threshold is None else threshold
     record = {**record, "threshold": chosen}
     return ServedModel(model, name, sha256, features, chosen, fingerprint, probe_rows, record)

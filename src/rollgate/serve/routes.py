@@ -86,11 +86,12 @@ def _scoring(rt: Runtime, route: str, answer: Answer) -> Callable[[Request], Any
             response = shed(f"no answer within the {limits.request_timeout_s:g}s deadline").response(rid)
         except ClientGoneError:
             response = Response(status_code=CLIENT_CLOSED)
+        elapsed = time.perf_counter() - start
         if response.status_code == CLIENT_CLOSED or _closed(request):
-            rt.gone(route, rid, time.perf_counter() - start)
-            rt.metrics.request(route, CLIENT_CLOSED, time.perf_counter() - start)
+            rt.gone(route, rid, elapsed)
+            rt.metrics.request(route, CLIENT_CLOSED, elapsed)
             return response
-        rt.metrics.request(route, response.status_code, time.perf_counter() - start)
+        rt.metrics.request(route, response.status_code, elapsed)
         return response
 
     return endpoint
