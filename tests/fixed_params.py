@@ -46,6 +46,7 @@ FIXED: dict[str, Any] = {
         "floors": {"roc_auc": 0.8, "average_precision": 0.15},
         "segments": {"columns": ["channel"], "min_size": 1000, "min_positives": 10, "tolerance": 0.02},
         "latency": {"budget_ratio": 1.5, "rows": 1000, "repeats": 7},
+        "operating_point": {"max_positive_rate_ratio": 1.5},
     },
 }
 

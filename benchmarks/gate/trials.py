@@ -42,6 +42,7 @@ class World:
     shared: np.ndarray  # the shared-noise draw, before scaling
     own: np.ndarray  # the challengers' own-noise draw, before scaling
     champion: np.ndarray
+    champion_threshold: float  # the threshold it ships: set at `fpr` on its own holdout, an independent draw
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,26 @@ def world(sim: Simulation, rows: int, seed: int) -> World:
     shared = rng.standard_normal(rows)
     champion = sigmoid(logit + SHARED_NOISE * shared + OWN_NOISE * rng.standard_normal(rows))
     frame = sim.frame if rows == n else sim.frame.iloc[idx].reset_index(drop=True)
-    return World(frame, y, logit, shared, rng.standard_normal(rows), champion)
+    own = rng.standard_normal(rows)
+    return World(
+        frame, y, logit, shared, own, champion, _shipped_threshold(sim, logit, np.random.default_rng([seed, 8]))
+    )
+
+
+def _shipped_threshold(sim: Simulation, logit: np.ndarray, rng: np.random.Generator) -> float:
+    """The champion's threshold as its own evaluation set it: on other labels and scores of the same rows."""
+    y = (rng.random(len(logit)) < sigmoid(logit)).astype(np.int64)
+    if y.min() == y.max():  # one class in a tiny world: any threshold; the gate rejects on other evidence
+        return 0.5
+    noise = SHARED_NOISE * rng.standard_normal(len(logit)) + OWN_NOISE * rng.standard_normal(len(logit))
+    return m.operating_point(y, sigmoid(logit + noise), sim.fpr).threshold
 
 
 def outcome(sim: Simulation, w: World, noise: float) -> Outcome:
     """The real evidence and decision functions on the world's champion and a challenger with `noise` sd in
-    all, `latent.split` into its parts (floors, the paired test and the per-segment checks; latency is not
-    simulated). The gate only reports the champion's metrics, never judges them, so only its ROC AUC (for
-    the naive rule) is computed."""
+    all, `latent.split` into its parts (floors, the paired test, the per-segment checks and the operating
+    point; latency is not simulated). The gate only reports the champion's metrics, never judges them, so
+    only its ROC AUC (for the naive rule) is computed."""
     shared, own = split(noise)
     challenger = sigmoid(w.logit + shared * w.shared + own * w.own)
     policy = sim.policy
@@ -75,6 +88,8 @@ def outcome(sim: Simulation, w: World, noise: float) -> Outcome:
         metrics = m.headline(w.y, challenger, sim.fpr, where="simulated challenger")
         comparison = evidence.compare(w.y, w.champion, challenger, policy)
         segments = evidence.segments(w.frame, w.y, w.champion, challenger, policy)
+        shipped = (w.champion_threshold, metrics[m.THRESHOLD_AT_FPR])
+        operating = evidence.operating_point(w.champion, challenger, shipped, policy)
     except RollgateError:  # one class in a tiny world: the real gate rejects on the evidence problem
         return Outcome(False, False)
     auc = comparison.champion if policy.primary_metric == m.ROC_AUC else float(roc_auc_score(w.y, w.champion))
@@ -84,5 +99,6 @@ def outcome(sim: Simulation, w: World, noise: float) -> Outcome:
         challenger=evidence.ModelEvidence(f"{2:064x}", metrics, sim.features),
         comparison=comparison,
         segments=segments,
+        operating=operating,
     )
     return Outcome(decide(inputs, policy).verdict == "promote", metrics[m.ROC_AUC] > auc)

@@ -111,6 +111,14 @@ class LatencyPolicy(_Section):
     repeats: Annotated[int, Field(ge=3, le=100)]
 
 
+class OperatingPointPolicy(_Section):
+    # The share of holdout rows the challenger flags at the threshold it would ship may differ from the
+    # share the champion flags at the threshold it ships by at most this factor, either way; a release
+    # fails when the one-sided lower confidence bound of that factor exceeds it (a tiny holdout whose
+    # ratio is noise is not rejected for it).
+    max_positive_rate_ratio: Annotated[float, Field(gt=1.0, le=100.0)]
+
+
 class GateParams(_Section):
     """The gate's policy: every number the decision uses, validated for consistency."""
 
@@ -126,6 +134,7 @@ class GateParams(_Section):
     floors: dict[GateMetric, Annotated[float, Field(ge=0.0, le=1.0)]]
     segments: SegmentPolicy
     latency: LatencyPolicy
+    operating_point: OperatingPointPolicy
 
     @model_validator(mode="after")
     def _consistent(self) -> GateParams:

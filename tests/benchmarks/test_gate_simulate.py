@@ -89,6 +89,7 @@ def policy(min_effect: float) -> GateParams:
             "floors": {"roc_auc": 0.6},
             "segments": {"columns": ["region"], "min_size": 200, "min_positives": 10, "tolerance": 0.02},
             "latency": {"budget_ratio": 1.5, "rows": 10, "repeats": 3},
+            "operating_point": {"max_positive_rate_ratio": 1.5},
         },
         strict=False,  # as YAML would give it: lists, not tuples
     )  # fmt: skip

@@ -10,8 +10,8 @@ import pytest
 from rollgate.contracts import verdict as verdict_contract
 from rollgate.contracts.features import FeatureContract, FeatureSpec
 from rollgate.gate.decide import GateInputs, decide
-from rollgate.gate.evidence import Latency, ModelEvidence, SegmentEvidence
-from rollgate.gate.stats import Difference
+from rollgate.gate.evidence import Latency, ModelEvidence, OperatingPoint, SegmentEvidence
+from rollgate.gate.stats import Difference, RateRatio
 from tests import fixed_params
 from tests.gate.examples import FEATURES, GOOD, NEW, OLD, POLICY
 
@@ -28,6 +28,10 @@ def _segment(difference: float, p_adjusted: float, judged: bool = True) -> Segme
     )
 
 
+def _operating(ratio: float, lower: float) -> OperatingPoint:
+    return OperatingPoint(0.1, 0.1 / ratio, RateRatio(36_000, 700, round(700 * ratio), 300, ratio, lower))
+
+
 def _inputs(**over: object) -> GateInputs:
     base = GateInputs(
         env="prod",
@@ -36,6 +40,7 @@ def _inputs(**over: object) -> GateInputs:
         comparison=_diff(lower=0.005),
         segments=(_segment(0.01, 0.9),),
         latency=Latency(1e-5, 1.1e-5),
+        operating=_operating(1.05, 1.0),
     )
     return replace(base, **over)  # type: ignore[arg-type]
 
@@ -115,6 +120,20 @@ TABLE: list[tuple[str, GateInputs, str, set[str]]] = [
         {"features"},
     ),
     (
+        "a new threshold flags far more rows",
+        _inputs(operating=_operating(3.0, 2.6)),
+        "reject",
+        {"operating_point"},
+    ),
+    ("a new threshold flags far fewer rows", _inputs(operating=_operating(0.2, 4.1)), "reject", {"operating_point"}),
+    ("operating point moved, not beyond the band", _inputs(operating=_operating(1.8, 1.3)), "promote", set()),
+    (
+        "rollback whose operating point moved",
+        _inputs(deployed_before=frozenset({NEW}), operating=_operating(3.0, 2.6)),
+        "reject",
+        {"operating_point"},
+    ),
+    (
         "several failures at once",
         _inputs(comparison=_diff(-0.1, -0.05), latency=Latency(1e-5, 9e-5)),
         "reject",
@@ -129,6 +148,16 @@ def test_truth_table(inputs: GateInputs, expected: str, failed: set[str]) -> Non
     assert result.verdict == expected, [r for r in result.reasons if not r.passed]
     assert {r.criterion for r in result.failed} == failed
     assert all(r.message for r in result.reasons)
+
+
+def test_same_model_with_a_new_fpr_target_says_the_threshold_does_not_ship() -> None:
+    champion = ModelEvidence(OLD, dict(GOOD), FEATURES, threshold=0.25)
+    same = _inputs(challenger=ModelEvidence(OLD, {**GOOD, "threshold_at_fpr": 0.1}, FEATURES), champion=champion)
+    (reason,) = decide(same, POLICY).reasons
+    assert reason.criterion == "same_model" and "the threshold it ships stays 0.25" in reason.message
+    assert "now sets 0.1" in reason.message
+    unchanged = replace(same, challenger=ModelEvidence(OLD, {**GOOD, "threshold_at_fpr": 0.25}, FEATURES))
+    assert "threshold" not in decide(unchanged, POLICY).reasons[0].message
 
 
 def test_no_champion_says_so() -> None:
@@ -176,6 +205,19 @@ def test_a_nan_verdict_is_written_as_null(tmp_path: object) -> None:
     again = verdict_contract.read(path)
     assert again.verdict == "reject"
     assert again.challenger["metrics"]["roc_auc"] is None
+
+
+def test_a_champion_that_flags_nothing_is_written_and_rejected(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "gate.json"
+    nothing = OperatingPoint(0.999, 0.05, RateRatio(36_000, 0, 500, 500, math.inf, 30.0))
+    result = decide(_inputs(operating=nothing), POLICY)
+    verdict_contract.write(path, result)
+    again = verdict_contract.read(path)
+    assert again.verdict == "reject" and {r.criterion for r in again.failed} == {"operating_point"}
+    assert again.operating_point is not None and again.operating_point["ratio"] is None
+    assert "0.00% at 0.999" in next(r.message for r in again.failed)
 
 
 def test_decision_is_pure() -> None:

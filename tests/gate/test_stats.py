@@ -124,3 +124,44 @@ def test_clopper_pearson_by_its_definition(successes: int, trials: int) -> None:
     lower, upper = stats.clopper_pearson(successes, trials)
     assert sps.binom.cdf(successes, trials, upper) == pytest.approx(0.025, abs=1e-9)
     assert sps.binom.sf(successes - 1, trials, lower) == pytest.approx(0.025, abs=1e-9)
+
+
+def _flags(rng: np.random.Generator, rows: int, rate: float, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """Paired flags: the challenger flags most of what the champion flags and others, `ratio` times as many."""
+    champion = rng.random(rows) < rate
+    keep = champion & (rng.random(rows) < 0.8)
+    extra = (~champion) & (rng.random(rows) < (ratio * rate - 0.8 * rate) / (1 - rate))
+    return champion, keep | extra
+
+
+def test_flag_rate_ratio_of_identical_flags_is_one() -> None:
+    flags = np.zeros(10_000, dtype=bool)
+    flags[:120] = True
+    r = stats.flag_rate_ratio(flags, flags, 0.975)
+    assert (r.rows, r.champion_flagged, r.challenger_flagged, r.discordant) == (10_000, 120, 120, 0)
+    assert r.ratio == 1.0 and r.folded_lower == 1.0
+
+
+def test_flag_rate_ratio_is_symmetric_in_its_distance() -> None:
+    champion, challenger = _flags(np.random.default_rng(3), 20_000, 0.02, 2.0)
+    forward = stats.flag_rate_ratio(champion, challenger, 0.975)
+    backward = stats.flag_rate_ratio(challenger, champion, 0.975)
+    assert forward.ratio == pytest.approx(1 / backward.ratio)
+    assert forward.folded_lower == pytest.approx(backward.folded_lower)
+    assert 1.5 < forward.folded_lower < forward.ratio
+
+
+def test_flag_rate_ratio_when_one_model_flags_nothing() -> None:
+    none, some = np.zeros(5_000, dtype=bool), np.zeros(5_000, dtype=bool)
+    some[:40] = True
+    r = stats.flag_rate_ratio(none, some, 0.975)
+    assert r.ratio == math.inf and 2 < r.folded_lower < math.inf  # beyond any sensible band, yet finite
+    assert stats.flag_rate_ratio(none, none, 0.975).folded_lower == 1.0
+
+
+@pytest.mark.parametrize(("rows", "rate"), [(36_000, 0.02), (2_000, 0.05)])
+def test_flag_rate_ratio_bound_holds_its_confidence_at_the_band(rows: int, rate: float) -> None:
+    """At a true ratio of exactly 1.5, the lower bound exceeds 1.5 in about 2.5 % of draws, never far more."""
+    rng = np.random.default_rng(11)
+    exceed = [stats.flag_rate_ratio(*_flags(rng, rows, rate, 1.5), 0.975).folded_lower > 1.5 for _ in range(2_000)]
+    assert 0.005 < np.mean(exceed) < 0.045

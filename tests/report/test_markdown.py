@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from rollgate.gate.decide import GateInputs, decide
-from rollgate.gate.evidence import Latency, ModelEvidence, SegmentEvidence
-from rollgate.gate.stats import Difference
+from rollgate.gate.evidence import Latency, ModelEvidence, OperatingPoint, SegmentEvidence
+from rollgate.gate.stats import Difference, RateRatio
 from rollgate.report import markdown, shift
 from tests import fixed_params
 from tests.gate.examples import FEATURES, GOOD, NEW, OLD
@@ -30,6 +30,7 @@ def _gate(**over: Any) -> dict[str, Any]:
             SegmentEvidence("country", "MT", 40, 1, False),
         ),
         latency=Latency(1e-5, 1.2e-5),
+        operating=OperatingPoint(0.0912, 0.0874, RateRatio(36_000, 684, 702, 90, 702 / 684, 1.0)),
     )
     return decide(replace(inputs, **over), fixed_params.gate()).to_dict()
 
@@ -87,6 +88,15 @@ def test_every_failed_reason_is_listed() -> None:
     assert "- ❌ **segment.channel=online**:" in text
     assert "- ✅ **improvement**:" in text
     assert "- ✅ **latency**: predict time per row 1.20x" in text
+    assert "- ✅ **operating_point**: the challenger flags 1.95% of the holdout at threshold 0.0874" in text
+
+
+def test_the_operating_point_of_each_model() -> None:
+    text = _render()
+    assert (
+        "Rows flagged at the threshold each ships: champion 1.90% (threshold 0.0912), challenger 1.95% (0.0874)."
+        in text
+    )
 
 
 def test_intervals_and_the_paired_difference() -> None:

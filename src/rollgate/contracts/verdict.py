@@ -39,6 +39,7 @@ class Verdict:
     comparison: dict[str, Any] | None = None
     segments: tuple[dict[str, Any], ...] = ()
     latency: dict[str, Any] | None = None
+    operating_point: dict[str, Any] | None = None  # flagged shares at the thresholds each model ships
     withdrawn: tuple[str, ...] = field(default_factory=tuple)
 
     @property

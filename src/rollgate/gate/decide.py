@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass
 
 from rollgate.contracts.verdict import Reason, Verdict, VerdictName
 from rollgate.gate.compat import incompatibilities
-from rollgate.gate.evidence import Latency, ModelEvidence, SegmentEvidence
+from rollgate.gate.evidence import Latency, ModelEvidence, OperatingPoint, SegmentEvidence
 from rollgate.gate.stats import Difference
+from rollgate.model.metrics import THRESHOLD_AT_FPR
 from rollgate.params import GateParams
 
 
@@ -21,6 +22,7 @@ class GateInputs:
     comparison: Difference | None = None
     segments: tuple[SegmentEvidence, ...] = ()
     latency: Latency | None = None
+    operating: OperatingPoint | None = None  # both models' flagged rows at the thresholds they ship
     deployed_before: frozenset[str] = frozenset()  # digests this env ran, never withdrawn
     withdrawn: frozenset[str] = frozenset()  # digests whose promotion to this env was reverted
     problems: tuple[str, ...] = ()  # evidence that could not be computed: each one rejects
@@ -46,7 +48,35 @@ def _safety(inputs: GateInputs, policy: GateParams) -> list[Reason]:
         ratio, budget = inputs.latency.ratio, policy.latency.budget_ratio
         ok = math.isfinite(ratio) and ratio <= budget
         out.append(Reason("latency", ok, f"predict time per row {ratio:.2f}x the champion's (budget {budget}x)"))
+    if inputs.operating is not None:
+        out.append(_operating(inputs.operating, policy))
     return out
+
+
+def _kept_threshold(inputs: GateInputs) -> str:
+    """A new fpr_target with the same model changes nothing that ships: say so rather than stay silent."""
+    shipped = inputs.champion.threshold if inputs.champion else None
+    new = inputs.challenger.metrics.get(THRESHOLD_AT_FPR, math.nan)
+    if shipped is None or not math.isfinite(new) or round(new, 6) == round(shipped, 6):
+        return ""
+    return (
+        f"; the threshold it ships stays {shipped:.4g} (evaluate.fpr_target now sets {new:.4g}, "
+        "which ships with the next model)"
+    )
+
+
+def _operating(op: OperatingPoint, policy: GateParams) -> Reason:
+    f, band = op.flags, policy.operating_point.max_positive_rate_ratio
+    ok = f.folded_lower <= band
+    return Reason(
+        "operating_point",
+        ok,
+        f"the challenger flags {f.challenger_flagged / f.rows:.2%} of the holdout at threshold "
+        f"{op.challenger_threshold:.4g} vs the champion's {f.champion_flagged / f.rows:.2%} at "
+        f"{op.champion_threshold:.4g} ({f.rows:,} rows): ratio "
+        f"{f.ratio:.2f}, {policy.confidence:.1%} lower bound of the change {f.folded_lower:.2f}x "
+        f"{'<=' if ok else '> the band'} {band}x",
+    )
 
 
 def _improvement(comparison: Difference | None, policy: GateParams) -> Reason:
@@ -90,7 +120,8 @@ def decide(inputs: GateInputs, policy: GateParams) -> Verdict:
         reasons.append(Reason("withdrawn", False, f"{sha[:12]} was withdrawn from {inputs.env} by a revert"))
         verdict = "reject"
     elif inputs.champion is not None and sha == inputs.champion.sha256:
-        reasons.append(Reason("same_model", True, f"{sha[:12]} is what {inputs.env} runs: nothing to deploy"))
+        message = f"{sha[:12]} is what {inputs.env} runs: nothing to deploy" + _kept_threshold(inputs)
+        reasons.append(Reason("same_model", True, message))
         verdict = "same_model"
     elif sha in inputs.deployed_before:
         reasons.append(
@@ -132,6 +163,11 @@ def _verdict(name: VerdictName, reasons: tuple[Reason, ...], inputs: GateInputs,
     c = inputs.comparison
     comparison = None if c is None else {**asdict(c), "metric": policy.primary_metric, "confidence": policy.confidence}
     latency = None if inputs.latency is None else {**asdict(inputs.latency), "ratio": inputs.latency.ratio}
+    op = inputs.operating
+    operating = None
+    if op is not None:
+        operating = {"champion_threshold": op.champion_threshold, "challenger_threshold": op.challenger_threshold}
+        operating.update(asdict(op.flags))
     return Verdict(
         verdict=name,
         env=inputs.env,
@@ -142,5 +178,6 @@ def _verdict(name: VerdictName, reasons: tuple[Reason, ...], inputs: GateInputs,
         comparison=comparison,
         segments=tuple(asdict(s) for s in inputs.segments),
         latency=latency,
+        operating_point=operating,
         withdrawn=tuple(sorted(inputs.withdrawn)),
     )

@@ -19,6 +19,7 @@ class ModelEvidence:
     sha256: str
     metrics: dict[str, float]
     features: FeatureContract
+    threshold: float | None = None  # the champion's shipped threshold (its release record's)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,25 @@ class Latency:
     @property
     def ratio(self) -> float:
         return self.challenger_seconds_per_row / self.champion_seconds_per_row
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Each model's flagged rows on the holdout at the threshold it ships: the champion at its release
+    record's, the challenger at the one `evaluate.fpr_target` sets on this holdout."""
+
+    champion_threshold: float
+    challenger_threshold: float
+    flags: stats.RateRatio
+
+
+def operating_point(
+    champion: np.ndarray, challenger: np.ndarray, thresholds: tuple[float, float], policy: GateParams
+) -> OperatingPoint:
+    """`thresholds` is (champion's, challenger's); a row is flagged when its score is at least the threshold,
+    as the server labels it."""
+    flags = stats.flag_rate_ratio(champion >= thresholds[0], challenger >= thresholds[1], policy.confidence)
+    return OperatingPoint(thresholds[0], thresholds[1], flags)
 
 
 def compare(y: np.ndarray, champion: np.ndarray, challenger: np.ndarray, policy: GateParams) -> stats.Difference:

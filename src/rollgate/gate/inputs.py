@@ -6,6 +6,7 @@ environment's history, and this module turns them into the `GateInputs` the deci
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Candidate:
     sha256: str
     features: FeatureContract
     metrics: dict[str, float] | None = None  # recorded metrics (the release record's), if not scored
+    threshold: float | None = None  # the threshold it ships (the release record's); the challenger's is scored
 
 
 # A champion trained on other columns (the example's model after an adopter replaced the data) cannot be
@@ -84,7 +86,9 @@ def gather(
         champ = (
             None
             if champion is None
-            else evidence.ModelEvidence(champion.sha256, dict(champion.metrics or {}), champion.features)
+            else evidence.ModelEvidence(
+                champion.sha256, dict(champion.metrics or {}), champion.features, champion.threshold
+            )
         )
         return GateInputs(champion=champ, problems=tuple(problems + more), **base)  # type: ignore[arg-type]
     return _against(
@@ -112,8 +116,10 @@ def _against(
     comparison: stats.Difference | None = None
     segments: tuple[evidence.SegmentEvidence, ...] = ()
     timed: evidence.Latency | None = None
+    operating: evidence.OperatingPoint | None = None
     if scores is not None and champ_scores is not None:
         if not problems:
+            operating = _operating(champion, base["challenger"], (champ_scores, scores), policy, problems)
             try:
                 comparison = evidence.compare(y, champ_scores, scores, policy)
                 segments = evidence.segments(holdout, y, champ_scores, scores, policy)
@@ -127,10 +133,28 @@ def _against(
             )
         )  # fmt: skip
     return GateInputs(
-        champion=evidence.ModelEvidence(champion.sha256, champ_metrics, champion.features),
+        champion=evidence.ModelEvidence(champion.sha256, champ_metrics, champion.features, champion.threshold),
         comparison=comparison,
         segments=segments,
         latency=timed,
+        operating=operating,
         problems=tuple(problems),
         **base,
     )
+
+
+def _operating(
+    champion: Candidate,
+    challenger: evidence.ModelEvidence,
+    scores: tuple[np.ndarray, np.ndarray],
+    policy: GateParams,
+    problems: list[str],
+) -> evidence.OperatingPoint | None:
+    """Both models' flagged rows at the thresholds they ship (`scores` is the champion's, the challenger's);
+    a missing threshold is a problem (it rejects)."""
+    ours = challenger.metrics.get(m.THRESHOLD_AT_FPR, math.nan)
+    if champion.threshold is None or not math.isfinite(ours):
+        missing = "champion (its release record)" if champion.threshold is None else "challenger"
+        problems.append(f"operating point: no threshold for the {missing}")
+        return None
+    return evidence.operating_point(*scores, (champion.threshold, ours), policy)

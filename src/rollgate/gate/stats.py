@@ -118,3 +118,33 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
     lower = 0.0 if successes == 0 else float(sps.beta.ppf(alpha / 2, successes, trials - successes + 1))
     upper = 1.0 if successes == trials else float(sps.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
     return lower, upper
+
+
+@dataclass(frozen=True)
+class RateRatio:
+    """How much more (or less) often one model flags rows than the other, paired on the same rows."""
+
+    rows: int
+    champion_flagged: int
+    challenger_flagged: int
+    discordant: int  # rows flagged by exactly one of the two
+    ratio: float  # challenger's flagged share / champion's (1 when neither flags a row)
+    folded_lower: float  # one-sided lower confidence bound of max(ratio, 1 / ratio)
+
+
+def flag_rate_ratio(champion: np.ndarray, challenger: np.ndarray, confidence: float) -> RateRatio:
+    """The ratio of two paired flag rates and a lower bound of its distance from 1, either way.
+
+    On the log scale, with x and y rows flagged by challenger and champion and d flagged by only one,
+    the delta method gives var(log ratio) = d / (x y) for paired rows. A zero count gets half a row
+    (Haldane's correction) so that "flags nothing" has a finite, conservative bound.
+    """
+    x, y = int(challenger.sum()), int(champion.sum())
+    d = int(np.count_nonzero(champion != challenger))
+    if x == y == 0:
+        return RateRatio(len(champion), 0, 0, 0, 1.0, 1.0)
+    ratio = x / y if y else math.inf
+    cx, cy, cd = (x, y, d) if x and y else (x + 0.5, y + 0.5, d + 0.5)
+    spread = float(sps.norm.ppf(confidence)) * math.sqrt(cd / (cx * cy))
+    lower = math.exp(max(abs(math.log(cx / cy)) - spread, 0.0))
+    return RateRatio(len(champion), y, x, d, ratio, lower)

@@ -30,7 +30,7 @@ def _champion(root: Path, record: Release | None, needed: bool) -> inputs.Candid
         what, pinned_by = f"champion artifact {record.model.sha256[:12]}", str(paths.release_record(record.env))
         data = dvc_store.fetch_artifact(root, record.model.dvc_md5, record.model.sha256, what, pinned_by)
         model = artifact.loads(data, record.model.sha256, what)
-    return inputs.Candidate(model, record.model.sha256, record.features, dict(record.metrics))
+    return inputs.Candidate(model, record.model.sha256, record.features, dict(record.metrics), record.threshold)
 
 
 def run(root: Path, track: bool = True) -> verdict.Verdict:

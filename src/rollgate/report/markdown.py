@@ -121,6 +121,11 @@ def _models(g: dict[str, Any]) -> list[str]:
     lat = g.get("latency")
     if lat and lat.get("ratio") is not None:
         lines.append(f"Predict time per row: {lat['ratio']:.2f} times the champion's.")
+    op = g.get("operating_point")
+    if op and op["rows"]:
+        lines.append(f"Rows flagged at the threshold each ships: champion {op['champion_flagged'] / op['rows']:.2%} "
+                     f"(threshold {op['champion_threshold']:.4g}), challenger "
+                     f"{op['challenger_flagged'] / op['rows']:.2%} ({op['challenger_threshold']:.4g}).")  # fmt: skip
     return lines
 
 
