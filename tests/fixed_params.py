@@ -11,7 +11,12 @@ from tests.helpers import _merge
 
 FIXED: dict[str, Any] = {
     "shared": {"seed": 42, "model_name": "fraud-detector"},
-    "validate": {"label_rate_min": 0.003, "label_rate_max": 0.05, "max_examples": 5},
+    "validate": {
+        "label_rate_min": 0.003,
+        "label_rate_max": 0.05,
+        "batch_label_rate": {"confidence": 0.999, "min_expected": 10},
+        "max_examples": 5,
+    },
     "prepare": {"holdout": {"weeks": 4}},
     "train": {
         "estimator": "hist_gradient_boosting",

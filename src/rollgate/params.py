@@ -29,10 +29,21 @@ class SharedParams(_Section):
     model_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
 
 
+class BatchLabelRateParams(_Section):
+    """When one batch's label rate is refused: a one-sided binomial test against the band edge it lies
+    beyond, significant at `confidence`, and at least `min_expected` positives expected at that edge (a
+    batch too small to tell is never refused for noise)."""
+
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)]
+    min_expected: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
 class ValidateParams(_Section):
     # A label rate outside this band means a broken join or labelling job, not a real change in fraud.
     label_rate_min: Annotated[float, Field(gt=0.0, lt=1.0)]
     label_rate_max: Annotated[float, Field(gt=0.0, lt=1.0)]
+    # The same band, batch by batch: one broken export is not diluted by the batches around it.
+    batch_label_rate: BatchLabelRateParams
     max_examples: Annotated[int, Field(ge=1, le=100)]
 
     @model_validator(mode="after")

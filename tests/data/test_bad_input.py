@@ -66,6 +66,7 @@ CASES = {
         ["customer_age", "dtype"],
     ),
     "nulls": (_rewrite(_set("amount", 3, np.nan)), ["amount", "not_nullable", f"{BATCH} row 3"]),
+    "infinite number": (_rewrite(_set("amount", 3, np.inf)), ["amount", "finite", f"{BATCH} row 3 ('inf')"]),
     "out of range": (
         _rewrite(_set("customer_age", 5, 150)),
         ["customer_age", "less_than_or_equal_to(120)", f"{BATCH} row 5"],
@@ -73,6 +74,7 @@ CASES = {
     "duplicate ids": (_rewrite(_duplicate_id), ["transaction_id", "field_uniqueness", f"{BATCH} row 4"]),
     "unknown category": (_rewrite(_set("channel", 2, "telepathy")), ["channel", "isin", f"{BATCH} row 2", "telepathy"]),
     "empty file": (_empty, [BATCH, "file is empty"]),
+    "batch with no rows": (_rewrite(lambda df: df.head(0)), ["batch has rows", f"{BATCH}: 0 rows"]),
     "truncated file": (_truncate, [BATCH, "truncated or corrupt"]),
     "label with one class": (_one_class, ["is_fraud", "both classes present"]),
 }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from rollgate.contracts import reports
 from rollgate.data.example.generate import generate_week
 from rollgate.data.validation import validate
 from tests import fixed_params
@@ -72,3 +75,47 @@ def test_no_rows_fails() -> None:
     empty = pd.DataFrame()
     report = validate(empty, _origin(empty), fixed_params.validate(), files=1)
     assert not report.passed and report.failures[0].check == "at least one row"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "check"),
+    [
+        ("amount", np.inf, "finite (not inf or -inf)"),
+        ("distance_from_home_km", -np.inf, "finite (not inf or -inf)"),
+        ("avg_amount_30d", np.nan, "not_nullable"),
+    ],
+)
+def test_non_finite_numbers_fail_naming_file_column_and_row(
+    frame: pd.DataFrame, tmp_path: Path, column: str, value: float, check: str
+) -> None:
+    frame.loc[17, column] = value
+    report = validate(frame, _origin(frame), fixed_params.validate(label_rate_min=0.001), files=1)
+
+    assert (column, check) in _checks(report.failures)
+    assert f"{column}: {check}: 1 rows; e.g. batch.parquet row 17" in report.summary()
+    reports.write_validation_report(tmp_path / "report.json", report.to_dict())  # JSON has no inf: still written
+    shown = {str(value)} if np.isinf(value) else {None}
+    written = reports.read_validation_report(tmp_path / "report.json")["failures"]
+    assert {e["value"] for f in written if f["column"] == column for e in f["examples"]} == shown
+
+
+def _two_batches(frame: pd.DataFrame, second: int) -> pd.DataFrame:
+    return pd.DataFrame({"file": ["a.parquet"] * (len(frame) - second) + ["b.parquet"] * second, "row": 0})
+
+
+def test_a_batch_far_outside_the_band_fails_naming_it() -> None:
+    frame = generate_week(0, seed=3, rows=4_000)
+    frame.loc[3_800:, "is_fraud"] = (np.arange(200) % 4 == 0).astype(np.int64)  # 25 % in the last 200 rows
+    report = validate(frame, _two_batches(frame, 200), fixed_params.validate(label_rate_min=0.001), files=2)
+
+    (failure,) = [f for f in report.failures if f.check.startswith("batch label rate")]
+    assert failure.check == "batch label rate in [0.001, 0.05]" and failure.count == 200
+    assert "b.parquet: 200 rows, 50 positives (rate 0.25): significantly above the band" in report.summary()
+
+
+def test_a_small_batch_is_not_refused_for_its_rate() -> None:
+    frame = generate_week(0, seed=3, rows=4_000)
+    frame.loc[3_900:, "is_fraud"] = (np.arange(100) % 10 == 0).astype(np.int64)  # 10 %, but 5 expected at 0.05
+    report = validate(frame, _two_batches(frame, 100), fixed_params.validate(label_rate_min=0.001), files=2)
+
+    assert report.passed, report.summary()

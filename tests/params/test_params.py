@@ -189,6 +189,19 @@ BAD_INPUTS: list[Any] = [
         id="label-band-empty",
     ),
     pytest.param(
+        {"validate": {"batch_label_rate": {"confidence": 1.0}}},
+        "validate.batch_label_rate.confidence",
+        "less than 1",
+        id="batch-label-confidence-one",
+    ),
+    pytest.param(
+        {"validate": {"batch_label_rate": {"min_expected": 0}}},
+        "validate.batch_label_rate.min_expected",
+        "greater than or equal to 1",
+        id="batch-label-no-minimum",
+    ),
+    pytest.param({"validate": {"batch_label_rate": None}}, "validate.batch_label_rate", "", id="batch-label-missing"),
+    pytest.param(
         {"train": {"estimator": "xgboost"}},
         "train.estimator",
         "'hist_gradient_boosting' or 'logistic_regression'",

@@ -105,6 +105,11 @@ def read_batches(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame, tuple[Fai
             failures.append(Failure("(file)", "readable Parquet", 1, ({"file": str(path), "error": str(exc)},)))
             continue
         columns[path] = [str(c) for c in frame.columns]
+        if len(frame) == 0:  # an empty export would be trained around silently, as if its period had no rows
+            failures.append(Failure("(file)", "batch has rows", 1, ({"file": str(path), "error": (
+                "0 rows: a batch must have rows (a failed export?): export the period again, or remove the file"
+            )},)))  # fmt: skip
+            continue
         if set(columns[path]) != set(DATASET.columns):
             continue  # rows of a file with the wrong columns cannot be judged field by field
         frames.append(frame)

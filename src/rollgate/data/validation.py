@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from rollgate.data import labels
 from rollgate.data.schema import DATASET
 from rollgate.params import ValidateParams
 
@@ -70,16 +71,22 @@ class Report:
             return f"validation passed: {self.rows} rows in {self.files} files, label rate {self.label_rate:.4f}"
         lines = [f"validation failed: {len(self.failures)} broken checks in {self.rows} rows ({self.files} files)"]
         for f in self.failures:
-            where = ", ".join(
-                f"{e['file']} row {e['row']} ({e['value']!r})" if "row" in e else str(e) for e in f.examples
-            )
+            where = ", ".join(_example(e) for e in f.examples)
             lines.append(f"  - {f.column}: {f.check}: {f.count} rows" + (f"; e.g. {where}" if where else ""))
         return "\n".join(lines)
+
+
+def _example(e: dict[str, Any]) -> str:
+    if "row" in e:
+        return f"{e['file']} row {e['row']} ({e['value']!r})"
+    return f"{e['file']}: {e['error']}" if {"file", "error"} <= e.keys() else str(e)
 
 
 def _value(v: Any) -> Any:
     if isinstance(v, float | np.floating) and np.isnan(v):
         return None
+    if isinstance(v, float | np.floating) and np.isinf(v):
+        return str(float(v))  # "inf" or "-inf": JSON has no infinity, and the report must still be written
     if isinstance(v, np.generic):
         return v.item()
     return v if isinstance(v, str | int | float | bool) or v is None else str(v)
@@ -103,7 +110,37 @@ def _schema_failures(cases: pd.DataFrame, origin: pd.DataFrame, max_examples: in
     return out
 
 
-def _label_failures(df: pd.DataFrame, params: ValidateParams) -> tuple[list[Failure], float | None]:
+def _non_finite_failures(df: pd.DataFrame, origin: pd.DataFrame, max_examples: int) -> list[Failure]:
+    """inf and -inf in any float column: a range check without an upper bound would let them through,
+    and the model would learn from (or crash on) a value no real row has."""
+    out = []
+    files, rows = origin["file"].to_numpy(), origin["row"].to_numpy()
+    for column in df.columns:
+        if not pd.api.types.is_float_dtype(df[column]):
+            continue
+        values = df[column].to_numpy(dtype=np.float64)
+        where = np.flatnonzero(np.isinf(values))
+        if len(where):
+            examples = tuple(
+                {"file": str(files[i]), "row": int(rows[i]), "value": _value(values[i])} for i in where[:max_examples]
+            )
+            out.append(Failure(str(column), "finite (not inf or -inf)", len(where), examples))
+    return out
+
+
+def _batch_failures(values: pd.Series, origin: pd.DataFrame, params: ValidateParams) -> list[Failure]:
+    """The batches whose label rate lies significantly beyond the band (`rollgate.data.labels`)."""
+    refused = labels.batch_outliers(values, origin["file"].to_numpy(), params)
+    if not refused:
+        return []
+    band = f"[{params.label_rate_min}, {params.label_rate_max}]"
+    examples = tuple({"file": b.file, "error": b.describe(params)} for b in refused[: params.max_examples])
+    return [Failure(DATASET.label, f"batch label rate in {band}", sum(b.rows for b in refused), examples)]
+
+
+def _label_failures(
+    df: pd.DataFrame, origin: pd.DataFrame, params: ValidateParams
+) -> tuple[list[Failure], float | None]:
     label = DATASET.label
     if label not in df.columns or df.empty:
         return [], None
@@ -125,6 +162,8 @@ def _label_failures(df: pd.DataFrame, params: ValidateParams) -> tuple[list[Fail
     elif not params.label_rate_min <= rate <= params.label_rate_max:
         band = f"[{params.label_rate_min}, {params.label_rate_max}]"
         failures.append(Failure(label, f"label rate in {band}", len(df), ({"value": round(rate, 6)},)))
+    if values.nunique(dropna=True) == 2:
+        failures += _batch_failures(values, origin, params)
     return failures, rate
 
 
@@ -144,5 +183,6 @@ def validate(
             DATASET.schema.validate(df, lazy=True)
         except pa.errors.SchemaErrors as exc:
             failures += _schema_failures(exc.failure_cases, origin, params.max_examples)
-    label_failures, rate = _label_failures(df, params)
+        failures += _non_finite_failures(df, origin, params.max_examples)
+    label_failures, rate = _label_failures(df, origin, params)
     return Report(rows=len(df), files=files, failures=tuple(failures + label_failures), label_rate=rate)
