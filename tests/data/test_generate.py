@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from rollgate.contracts.errors import RollgateError
+from rollgate.data import example
 from rollgate.data.example.generate import (
     SHIFTS,
     GenerateOptions,
@@ -17,6 +20,7 @@ from rollgate.data.example.generate import (
     fraud_probability,
     generate,
     generate_week,
+    transaction_id,
     week_start,
 )
 from rollgate.data.example.schema import Transactions
@@ -73,6 +77,47 @@ def test_ids_are_unique_across_weeks() -> None:
 
     assert ids.is_unique
     assert all(re.fullmatch(r"tx-\d{4}-\d{5}", i) for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("week", "row", "expected"),
+    [
+        (0, 0, "tx-0000-00000"),
+        (3, 99_999, "tx-0003-99999"),
+        (3, 100_000, "tx-0003-100000"),  # `--rows-per-week 900000` reaches six digits
+        (3, 899_999, "tx-0003-899999"),
+        (3, 12_345_678, "tx-0003-12345678"),
+        (9_999, 1, "tx-9999-00001"),
+        (10_000, 1, "tx-10000-00001"),
+    ],
+)
+def test_the_schema_accepts_every_id_the_generator_writes(week: int, row: int, expected: str) -> None:
+    ids = pd.DataFrame({"transaction_id": [transaction_id(week, row)]})
+
+    assert ids["transaction_id"].iloc[0] == expected  # the widths of the shipped data, unchanged below the limits
+    Transactions.to_schema().columns["transaction_id"].validate(ids)
+
+
+def test_a_week_of_more_than_99999_rows_passes_the_schema() -> None:
+    frame = generate_week(0, rows=100_001)  # about 0.2 s
+
+    assert frame["transaction_id"].iloc[-1] == "tx-0000-100000"
+    Transactions.validate(frame)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"start_week": -1}, "--start-week -1: give at least 0"),
+        ({"weeks": 0}, "--weeks 0: give at least 1"),
+        ({"rows_per_week": 0}, "--rows-per-week 0: give at least 1"),
+    ],
+)
+def test_generate_refuses_what_would_write_bad_batches(tmp_path: Path, option: dict[str, int], message: str) -> None:
+    given: dict[str, int | None] = {"weeks": 1, "start_week": 0, "rows_per_week": 10, **option}
+    with pytest.raises(RollgateError, match=re.escape(message)):
+        example.write_batches(tmp_path, tmp_path, shift="none", seed=0, **given)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("week", [0, 5, 51])

@@ -25,14 +25,22 @@ def write_batches(root: Path, out: Path | None, *, weeks: int | None, start_week
     """`rollgate data generate`: the example's weekly batches, into its batch folder or `out`.
 
     Raises:
-        RollgateError: an unknown shift, or no `out` while another dataset is active (the example's
-            rows would fail its schema).
+        RollgateError: an unknown shift, a negative week, no weeks or no rows (an empty batch fails
+            validation), or no `out` while another dataset is active (the example's rows would fail
+            its schema).
     """
     from rollgate.data.example import generate as gen
     from rollgate.data.schema import DATASET
 
     if shift not in gen.SHIFTS:
         raise RollgateError(f"data generate: --shift {shift!r}: choose one of {', '.join(gen.SHIFTS)}")
+    for flag, value, least in (
+        ("--start-week", start_week, 0),
+        ("--weeks", weeks, 1),
+        ("--rows-per-week", rows_per_week, 1),
+    ):
+        if value is not None and value < least:
+            raise RollgateError(f"data generate: {flag} {value}: give at least {least}")
     if out is None and not is_active():
         raise RollgateError(
             f"data generate writes the example's card transactions, but the active dataset is "

@@ -54,6 +54,12 @@ def batch_name(week: int) -> str:
     return f"{week_start(week):%Y-%m-%d}.parquet"
 
 
+def transaction_id(week: int, row: int) -> str:
+    """A row's id: its week and its row in the week, zero-padded to 4 and 5 digits and wider when they
+    grow (`rows_per_week` over 100,000); the schema's `transaction_id` pattern accepts every width."""
+    return f"tx-{week:04d}-{row:05d}"
+
+
 def fraud_logit(df: pd.DataFrame) -> np.ndarray:
     """The latent log-odds of fraud for each row (the ground truth the labels are drawn from)."""
     online = df["channel"].to_numpy() != "in_store"
@@ -104,7 +110,7 @@ def generate_week(week: int, seed: int = 0, shift: Shift = "none", rows: int = R
     card_present = (channel == 0) & (rng.random(rows) < 0.97)
     df = pd.DataFrame(
         {
-            "transaction_id": [f"tx-{week:04d}-{i:05d}" for i in range(rows)],
+            "transaction_id": [transaction_id(week, i) for i in range(rows)],
             "timestamp": timestamps.astype("datetime64[us]"),
             "amount": amount,
             "merchant_category": pd.array(np.array(MERCHANT_CATEGORIES)[category], dtype="str"),

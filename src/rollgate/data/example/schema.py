@@ -39,7 +39,9 @@ class Transactions(pa.DataFrameModel):
     """One row per card transaction."""
 
     # Duplicate ids mean a batch was loaded twice: double-counted fraud and leakage across the split.
-    transaction_id: Series[str] = pa.Field(unique=True, str_matches=r"^tx-\d{4}-\d{5}$", metadata=role("id"))
+    # "tx-<week>-<row>", zero-padded to at least 4 and 5 digits: the generator widens them past 9,999
+    # weeks or 99,999 rows a week (`generate.transaction_id`); another shape is another export.
+    transaction_id: Series[str] = pa.Field(unique=True, str_matches=r"^tx-\d{4,}-\d{5,}$", metadata=role("id"))
     # The split is by time: a missing or unparsable timestamp would put a row on the wrong side.
     timestamp: Series[pd.Timestamp] = pa.Field(metadata=role("timestamp"))
     # Non-positive or absurd amounts are upstream unit or parsing errors (cents read as units).
