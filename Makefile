@@ -101,10 +101,10 @@ bench-gate: install
 bench-canary: install
 	$(BIN)/python -m benchmarks.canary.simulate --env $(or $(ENV),prod) --seeds $${SEEDS:-1000} --traffic $${TRAFFIC:-1}
 
-## serve: serve models/model.skops on 127.0.0.1:8080, admin (metrics, model info) on 8081 (digest and contract from models/model.json)
+## serve: serve the trained model (models/, else `make demo`'s) on 127.0.0.1:8080, admin (metrics, model info) on 8081 (digest and contract from its model.json)
 .PHONY: serve
 serve: install
-	$(RUN) serve --model models/model.skops --sha256 $$($(BIN)/python -c "import json; print(json.load(open('models/model.json'))['sha256'])")
+	$(RUN) serve --trained
 
 ## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate)
 .PHONY: bench-serve

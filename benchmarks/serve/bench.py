@@ -66,11 +66,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured load (default 10)")
-    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--model-dir", type=Path, help="default: models/, else the one `make demo` trained")
     parser.add_argument("--rollgate-src", type=Path, default=ROOT, help="checkout whose src/ serves rollgate")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make test-deps` (as root) installs it")
+    args.model_dir = args.model_dir or _trained_model_dir()
     # The in-process baseline too: set before numpy and scikit-learn load (their thread pools read it once).
     os.environ["OMP_NUM_THREADS"] = "1"
     work = Path(tempfile.mkdtemp(prefix="rollgate-bench-"))
@@ -81,6 +82,19 @@ def main() -> None:
     print(report.table(figures))
     print(report.goals(figures))
     print(report.last_line(figures))
+
+
+def _trained_model_dir() -> Path:
+    from rollgate.contracts.errors import RollgateError
+    from rollgate.demo import trained
+
+    try:
+        found = trained.locate(ROOT)
+    except RollgateError as exc:
+        raise SystemExit(f"bench-serve: {exc}") from None
+    if found.note:
+        print(f"bench-serve: {found.note}")
+    return found.folder
 
 
 def _prepare(args: argparse.Namespace, work: Path) -> Run:

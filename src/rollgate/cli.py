@@ -158,6 +158,8 @@ def _serve(args: argparse.Namespace) -> None:
     from rollgate.serve import loading, server
     from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
+    if args.trained:
+        _trained(args)
     model, sha256 = loading.pinned(args.model, args.sha256, args.release)
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_NAMES})
     server.run(
@@ -167,6 +169,18 @@ def _serve(args: argparse.Namespace) -> None:
             args.max_model_bytes, limits,
         )
     )  # fmt: skip
+
+
+def _trained(args: argparse.Namespace) -> None:
+    """`--trained`: --model and --sha256 from the trained model `rollgate.demo.trained` finds."""
+    from rollgate.demo import trained
+
+    if args.model is not None or args.sha256 is not None:
+        raise RollgateError("serve: --trained finds --model and --sha256 itself: give one or the other")
+    found = trained.locate(args.root)
+    if found.note:
+        print(f"rollgate serve: {found.note}", file=sys.stderr)
+    args.model, args.sha256 = str(found.artifact), found.sha256
 
 
 # Every limit of rollgate.serve.settings.Limits, as a flag: (flag, help). Defaults come from Limits itself.
@@ -196,6 +210,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--model", help="artifact path, file:// or http(s):// URI (default: the release's uri)")
     serve.add_argument("--sha256", help="the artifact's expected digest (default: the release's)")
     serve.add_argument("--release", help="release record: feature contract, threshold, lineage")
+    serve.add_argument("--trained", action="store_true", help="the trained model: models/, else `make demo`'s")
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (0.0.0.0 in a container)")
     serve.add_argument("--port", type=int, default=8080, help="scoring: /v1/predict, /invocations and the probes")
     serve.add_argument("--admin-port", type=int, default=8081, help="/metrics, /v1/model, /openapi.json, probes")
