@@ -115,7 +115,19 @@ def test_descriptions_come_from_the_schema_metadata(contract: FeatureContract) -
 
 
 def test_round_trip_through_a_list_is_lossless(contract: FeatureContract) -> None:
-    assert FeatureContract.from_list(contract.to_list()) == contract
+    assert FeatureContract.from_list(contract.to_list(), contract.id_field) == contract
+
+
+def test_the_id_column_is_the_pass_through_id_and_no_feature(contract: FeatureContract) -> None:
+    assert contract.id_field == "transaction_id"
+    assert "transaction_id" not in contract.names
+
+
+def test_a_schema_without_an_id_column_has_no_id_field() -> None:
+    class Plain(pa.DataFrameModel):
+        score: Series[float] = pa.Field(metadata=FEATURE)
+
+    assert feature_contract(Plain).id_field is None
 
 
 def test_the_list_matches_the_json_schema(contract: FeatureContract) -> None:

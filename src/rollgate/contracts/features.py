@@ -65,9 +65,17 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class FeatureContract:
-    """The ordered list of input fields a model accepts."""
+    """The ordered list of input fields a model accepts, and the field that carries a row's id."""
 
     features: tuple[FeatureSpec, ...] = field(default_factory=tuple)
+    # The request field holding each row's pass-through id (the dataset's id column). The server
+    # echoes it in answers and writes it to the prediction log, so that labels arriving days later
+    # can be joined. It is never a model input. None: rows carry no id (records written before it).
+    id_field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.id_field is not None and self.id_field in self.names:
+            raise ContractError(f"id field {self.id_field!r} is also a feature: an id is never a model input")
 
     @property
     def names(self) -> list[str]:
@@ -83,5 +91,6 @@ class FeatureContract:
         return [f.to_dict() for f in self.features]
 
     @classmethod
-    def from_list(cls, raw: list[dict[str, Any]]) -> FeatureContract:
-        return cls(tuple(FeatureSpec.from_dict(r) for r in raw))
+    def from_list(cls, raw: list[dict[str, Any]], id_field: str | None = None) -> FeatureContract:
+        """The contract from a record's `features` list and its `id_field` (absent in older records)."""
+        return cls(tuple(FeatureSpec.from_dict(r) for r in raw), id_field)

@@ -49,13 +49,15 @@ class ModelMetadata:
         out["schema_version"] = SCHEMA_VERSION
         out["trusted_types"] = list(self.trusted_types)
         out["features"] = self.features.to_list()
+        if self.features.id_field is not None:  # absent, not null: records without an id keep their bytes
+            out["id_field"] = self.features.id_field
         return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ModelMetadata:
-        fields = {k: v for k, v in raw.items() if k != "schema_version"}
+        fields = {k: v for k, v in raw.items() if k not in ("schema_version", "id_field")}
         fields["trusted_types"] = tuple(raw["trusted_types"])
-        fields["features"] = FeatureContract.from_list(raw["features"])
+        fields["features"] = FeatureContract.from_list(raw["features"], raw.get("id_field"))
         fields["git"] = GitInfo(**raw["git"])
         return cls(**fields)
 

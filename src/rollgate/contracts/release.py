@@ -66,6 +66,8 @@ class Release:
         out = asdict(self)
         out["schema_version"] = SCHEMA_VERSION
         out["features"] = self.features.to_list()
+        if self.features.id_field is not None:  # absent, not null: records without an id keep their bytes
+            out["id_field"] = self.features.id_field
         return out
 
     @classmethod
@@ -73,7 +75,7 @@ class Release:
         return cls(
             env=raw["env"],
             model=ModelRef(**raw["model"]),
-            features=FeatureContract.from_list(raw["features"]),
+            features=FeatureContract.from_list(raw["features"], raw.get("id_field")),
             threshold=float(raw["threshold"]),
             lineage=Lineage(**raw["lineage"]),
             metrics=dict(raw["metrics"]),

@@ -61,12 +61,9 @@ def _spec(name: str, column: pa.Column) -> FeatureSpec:
 
 
 def feature_contract(model: type[pa.DataFrameModel]) -> FeatureContract:
-    """The contract of every column whose metadata marks it as a model feature, in schema order."""
+    """The contract of every column whose metadata marks it as a model feature, in schema order, with
+    the column marked as the id (if any) as the pass-through id field."""
     schema = model.to_schema()
-    return FeatureContract(
-        tuple(
-            _spec(name, col)
-            for name, col in schema.columns.items()
-            if (col.metadata or {}).get("rollgate", {}).get("role") == "feature"
-        )
-    )
+    roles = {name: (col.metadata or {}).get("rollgate", {}).get("role") for name, col in schema.columns.items()}
+    features = tuple(_spec(name, schema.columns[name]) for name, kind in roles.items() if kind == "feature")
+    return FeatureContract(features, next((str(name) for name, kind in roles.items() if kind == "id"), None))
