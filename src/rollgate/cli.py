@@ -164,9 +164,11 @@ def _serve(args: argparse.Namespace) -> None:
     limits = Limits(**{name: getattr(args, name) for name in LIMIT_NAMES})
     server.run(
         ServeSettings(
-            model, sha256, args.release, args.host, args.port, args.admin_port, args.workers, args.strict, args.log,
-            args.log_sample, args.drain_seconds, args.grace_seconds, args.threshold, args.fetch_timeout,
-            args.max_model_bytes, limits,
+            model, sha256, args.release, args.host, args.port, args.admin_port, args.workers, args.strict,
+            log=args.log, log_sample=args.log_sample, log_drop=tuple(args.log_drop), log_hash=tuple(args.log_hash),
+            log_max_bytes=args.log_max_bytes, log_files=args.log_files, drain_seconds=args.drain_seconds,
+            grace_seconds=args.grace_seconds, threshold=args.threshold, fetch_timeout_s=args.fetch_timeout,
+            max_model_bytes=args.max_model_bytes, limits=limits,
         )
     )  # fmt: skip
 
@@ -203,6 +205,23 @@ _LIMIT_FLAGS = {
 }
 
 
+def _log_flags(serve: argparse.ArgumentParser, max_bytes: int, files: int) -> None:
+    """What the prediction log may hold (a field policy) and how much of it is kept."""
+
+    def names(text: str) -> list[str]:
+        return [name.strip() for name in text.split(",") if name.strip()]
+
+    for flag, what in (("--log-drop", "left out of"), ("--log-hash", "HMAC-SHA256'd (key: $ROLLGATE_LOG_HASH_KEY) in")):
+        serve.add_argument(
+            flag, type=names, action="extend", default=[], metavar="FIELD[,FIELD]",
+            help=f"request fields {what} the prediction log; never a model input (repeatable)",
+        )  # fmt: skip
+    serve.add_argument("--log-max-bytes", type=int, default=max_bytes, help=f"per log file (default {max_bytes})")
+    serve.add_argument(
+        "--log-files", type=int, default=files, help=f"log files kept, current included (default {files})"
+    )
+
+
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
@@ -219,9 +238,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--threshold", type=float, help="label threshold (default: the release's, else 0.5)")
     serve.add_argument("--log", help="prediction log: - for stdout, or a file on a writable volume")
     serve.add_argument("--log-sample", type=float, default=0.01, help="fraction of requests logged (default 0.01)")
+    defaults = ServeSettings("", "")
+    _log_flags(serve, defaults.log_max_bytes, defaults.log_files)
     serve.add_argument("--drain-seconds", type=float, default=0.0, help="unready but serving after SIGTERM")
     serve.add_argument("--grace-seconds", type=float, default=25.0, help="limit for in-flight requests at exit")
-    defaults = ServeSettings("", "")
     serve.add_argument("--fetch-timeout", type=float, default=defaults.fetch_timeout_s, help="http(s) model download")
     serve.add_argument("--max-model-bytes", type=int, default=defaults.max_model_bytes, help="largest model accepted")
     limits = Limits()

@@ -19,11 +19,12 @@ def test_health_ready_model_openapi(server: Server, tiny_model: TinyModel) -> No
     assert (record["sha256"], record["name"], record["threshold"]) == (tiny_model.sha256, "fraud-detector", 0.5)
     assert record["predictor"] == "forest"
     assert [f["name"] for f in record["features"]] == tiny_model.contract.names
+    assert record["id_field"] == tiny_model.contract.id_field
     status, doc = server.json("GET", "/openapi.json", admin=True)
     assert status == 200
     assert {"/v1/predict", "/invocations", "/healthz", "/readyz", "/metrics", "/v1/model"} <= set(doc["paths"])
     properties = doc["components"]["schemas"]["Row"]["properties"]
-    assert set(properties) == set(tiny_model.contract.names)
+    assert set(properties) == {*tiny_model.contract.names, tiny_model.contract.id_field}  # the id: passed through
     for spec in tiny_model.contract.features:
         if spec.minimum is not None:
             key = "exclusiveMinimum" if spec.minimum_exclusive else "minimum"

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
+from rollgate.contracts.features import FeatureContract
 from rollgate.contracts.metrics import SCORE_BUCKETS
 from rollgate.serve import formats
 from rollgate.serve.metrics import observe_many
-from rollgate.serve.predlog import PredictionLog
-from rollgate.serve.validation import Validator
+from rollgate.serve.predlog import LogTarget, PredictionLog
+from rollgate.serve.validation import Checked, Validator
 from tests.serve.conftest import TinyModel
 
 pytestmark = pytest.mark.unit
@@ -60,11 +61,13 @@ def test_integral_floats_are_accepted_as_ints(tiny_model: TinyModel) -> None:
 
 
 def test_prediction_log_is_sampled_bounded_and_written(tmp_path: Path, tiny_model: TinyModel) -> None:
-    columns = Validator(tiny_model.contract).check(tiny_model.rows(2)).columns
-    log = PredictionLog(str(tmp_path / "predictions.jsonl"), 1.0, "ab" * 32, capacity=3)
+    rows = tiny_model.rows(2)
+    checked = Validator(tiny_model.contract).check(rows)
+    target = LogTarget(str(tmp_path / "predictions.jsonl"), 1.0)
+    log = PredictionLog(target, "ab" * 32, tiny_model.contract, capacity=3)
     log.start()
     for i in range(50):
-        log.offer(f"r{i}", columns, np.array([0.1, 0.9]), [0, 1])
+        log.offer(f"r{i}", checked, rows, np.array([0.1, 0.9]), [0, 1])
     log.close()
     lines = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert lines and len(lines) == 2 * (50 - log.dropped)
@@ -74,7 +77,7 @@ def test_prediction_log_is_sampled_bounded_and_written(tmp_path: Path, tiny_mode
 
 def test_prediction_log_never_fails_a_request(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     target = tmp_path / "no" / "such" / "dir" / "p.jsonl"
-    log = PredictionLog(str(target), 1.0, "0" * 64, capacity=10)
+    log = PredictionLog(LogTarget(str(target), 1.0), "0" * 64, FeatureContract(), capacity=10)
 
     def messages() -> list[str]:
         return [r.getMessage() for r in caplog.records if r.name == "rollgate.serve"]
@@ -85,7 +88,7 @@ def test_prediction_log_never_fails_a_request(tmp_path: Path, caplog: pytest.Log
         while not messages() and time.monotonic() < deadline:  # the writer gives up on its own
             time.sleep(0.01)
         for _ in range(100):  # ten times the queue: all no-ops now, never an error, nothing queued
-            log.offer("r", {"a": [1]}, np.array([0.5]), [1])
+            log.offer("r", Checked({"a": [1]}, 1), [{"a": 1}], np.array([0.5]), [1])
         log.close()
     assert log.dropped == 0 and not target.exists()
     (message,) = messages()

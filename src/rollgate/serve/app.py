@@ -24,8 +24,9 @@ from rollgate.serve import predictor, routes
 from rollgate.serve.batching import BatchLimits, MicroBatcher
 from rollgate.serve.http import ByteBudget
 from rollgate.serve.loading import ServedModel
+from rollgate.serve.logpolicy import field_policy
 from rollgate.serve.metrics import ServerMetrics
-from rollgate.serve.predlog import PredictionLog
+from rollgate.serve.predlog import LogTarget, PredictionLog
 from rollgate.serve.settings import ServeSettings
 from rollgate.serve.validation import Validator
 
@@ -97,6 +98,12 @@ def _start(rt: Runtime) -> None:
     log.info("ready: %s sha256=%s predictor=%s", served.name, served.sha256, chosen.kind)
 
 
+def _prediction_log(settings: ServeSettings, served: ServedModel) -> PredictionLog:
+    target = LogTarget(settings.log, settings.log_sample, settings.log_max_bytes, settings.log_files)
+    policy = field_policy(settings.log_drop, settings.log_hash, served.features)  # the key: from the environment
+    return PredictionLog(target, served.sha256, served.features, policy)
+
+
 def create_app(settings: ServeSettings, served: ServedModel, admin_port: int) -> tuple[Any, Runtime]:
     """The ASGI app for both ports (requests to `admin_port` get the admin routes) and its runtime."""
     rt = Runtime(
@@ -104,7 +111,7 @@ def create_app(settings: ServeSettings, served: ServedModel, admin_port: int) ->
         served,
         ServerMetrics(served.name, served.sha256),
         Validator(served.features, settings.strict),
-        PredictionLog(settings.log, settings.log_sample, served.sha256),
+        _prediction_log(settings, served),
         ByteBudget(settings.limits.max_inflight_bytes),
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rollgate.contracts.features import FeatureContract, FeatureSpec
+from rollgate.serve.ids import MAX_ID_CHARS
 
 _JSON_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "category": "string"}
 
@@ -60,14 +61,30 @@ def _get(summary: str, codes: tuple[str, ...] = ("200",)) -> dict[str, Any]:
 
 
 def document(contract: FeatureContract, name: str, max_rows: int) -> dict[str, Any]:
+    properties = {spec.name: _feature(spec) for spec in contract.features}
+    if contract.id_field is not None:
+        properties[contract.id_field] = {
+            "type": ["string", "integer"],
+            "maxLength": MAX_ID_CHARS,
+            "minimum": -(2**63),
+            "maximum": 2**64 - 1,
+            "description": "the row's pass-through id: echoed in the answer and logged, never a model input",
+        }
     row = {
         "type": "object",
-        "properties": {spec.name: _feature(spec) for spec in contract.features},
+        "properties": properties,
         "required": [spec.name for spec in contract.features if spec.required],
     }
     # Inlined rather than referenced: fuzzers generate from nested references poorly.
     rows = {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}
-    prediction = {"type": "object", "properties": {"score": {"type": "number"}, "label": {"type": "integer"}}}
+    prediction = {
+        "type": "object",
+        "properties": {
+            "score": {"type": "number"},
+            "label": {"type": "integer"},
+            "id": {"type": ["string", "integer"]},
+        },
+    }
     predict_answer = {
         "type": "object",
         "properties": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -27,10 +28,18 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 100  # a 2,000-row request with every field wrong must not get a 20 MB answer
 MAX_IGNORED_SHOWN = 20  # unknown field names echoed in a 200 answer
 SCORING_ROUTES = frozenset({"/v1/predict", "/invocations"})
-Answer = Callable[[list[float], list[int], dict[str, int], str], Any]
+Answer = Callable[["Scored", str], Any]
 
 
-async def _score(rt: Runtime, rows: list[Any], rid: str) -> tuple[list[float], list[int], dict[str, int]]:
+@dataclass(frozen=True)
+class Scored:
+    scores: list[float]
+    labels: list[int]
+    ignored: dict[str, int]  # unknown field names, at most MAX_IGNORED_SHOWN
+    ids: list[Any] | None  # each row's pass-through id (None where it sent none); None: no row did
+
+
+async def _score(rt: Runtime, rows: list[Any], rid: str) -> Scored:
     limits = rt.settings.limits
     if not rows:
         raise ClientError(400, "no rows to score")
@@ -55,9 +64,9 @@ async def _score(rt: Runtime, rows: list[Any], rid: str) -> tuple[list[float], l
             raise shed("the server is stopping") from None
         raise ClientError(500, str(exc)) from None
     labels = (scores >= rt.served.threshold).astype(int).tolist()
-    rt.predlog.offer(rid, checked.columns, scores, labels)
+    rt.predlog.offer(rid, checked, rows, scores, labels)
     ignored = dict(checked.ignored.most_common(MAX_IGNORED_SHOWN)) if checked.ignored else {}
-    return scores.tolist(), labels, ignored
+    return Scored(scores.tolist(), labels, ignored, checked.ids)
 
 
 def _closed(request: Request) -> bool:
@@ -79,7 +88,7 @@ def _scoring(rt: Runtime, route: str, answer: Answer) -> Callable[[Request], Any
                 except formats.BadRequestError as exc:
                     raise ClientError(400, str(exc)) from None
                 scored = await _score(rt, rows, rid)
-                response: Response = JSONResponse(answer(*scored, rid), headers={"x-request-id": rid})
+                response: Response = JSONResponse(answer(scored, rid), headers={"x-request-id": rid})
         except ClientError as exc:
             response = exc.response(rid)
         except TimeoutError:
@@ -122,14 +131,19 @@ def scoring(rt: Runtime) -> list[Route]:
     """The scoring port: scoring and the probes, nothing else."""
     model = {"name": rt.served.name, "sha256": rt.served.sha256}
 
-    def predict_answer(scores: list[float], labels: list[int], ignored: dict[str, int], rid: str) -> Any:
-        preds = [{"score": s, "label": lab} for s, lab in zip(scores, labels, strict=True)]
+    def predict_answer(scored: Scored, rid: str) -> Any:
+        preds = [{"score": s, "label": lab} for s, lab in zip(scored.scores, scored.labels, strict=True)]
+        if scored.ids is not None:  # each row's id echoed beside its prediction, for the client's join
+            for pred, row_id in zip(preds, scored.ids, strict=True):
+                if row_id is not None:
+                    pred["id"] = row_id
         out = {"predictions": preds, "model": model, "threshold": rt.served.threshold, "request_id": rid}
-        return {**out, "ignored_fields": ignored} if ignored else out
+        return {**out, "ignored_fields": scored.ignored} if scored.ignored else out
 
-    def invocations_answer(scores: list[float], labels: list[int], ignored: dict[str, int], rid: str) -> Any:
+    def invocations_answer(scored: Scored, rid: str) -> Any:
         # MLflow's sklearn flavor answers class labels under "predictions"; the scores come alongside.
-        return {"predictions": labels, "scores": scores}
+        out = {"predictions": scored.labels, "scores": scored.scores}
+        return out if scored.ids is None else {**out, "ids": scored.ids}
 
     return [
         Route("/v1/predict", _scoring(rt, "/v1/predict", predict_answer), methods=["POST"]),

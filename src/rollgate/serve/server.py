@@ -2,7 +2,8 @@
 
 The supervisor prepares the metrics directory, fetches the model once and verifies it, binds the
 scoring and admin sockets, then hands each worker the verified bytes over a pipe (no worker fetches
-again). A worker whose batcher stops exits 1, and the supervisor then stops the others and exits 1.
+again). Each worker writes a prediction log file of its own (`ServeSettings.for_worker`). A worker
+whose batcher stops exits 1, and the supervisor then stops the others and exits 1.
 
 Shutdown follows what Kubernetes expects of a pod. On SIGTERM (or SIGINT) `/readyz` turns false
 at once while requests are still served for `drain_seconds`, so endpoints and load balancers stop
@@ -28,7 +29,7 @@ from typing import Any
 
 import uvicorn
 
-from rollgate.serve import loading, metrics, protocol
+from rollgate.serve import loading, logpolicy, metrics, protocol
 from rollgate.serve.app import Runtime, create_app
 from rollgate.serve.routes import SCORING_ROUTES
 from rollgate.serve.settings import ServeSettings
@@ -126,6 +127,7 @@ def run(settings: ServeSettings) -> None:
     data = loading.fetch(settings.model, settings.fetch_timeout_s, settings.max_model_bytes)
     served = loading.load(settings.model, settings.sha256, settings.release, settings.threshold, data)
     log.info("verified %s sha256=%s from %s", served.name, served.sha256, settings.model)
+    logpolicy.field_policy(settings.log_drop, settings.log_hash, served.features)  # refused before binding
     sockets = _bind(settings)
     if settings.workers == 1:
         del data
@@ -139,7 +141,9 @@ def _supervise(settings: ServeSettings, sockets: list[socket.socket], data: byte
     context = multiprocessing.get_context("spawn")  # fork after OpenMP/BLAS initialise can deadlock
     pipes = [context.Pipe(duplex=False) for _ in range(settings.workers)]
     workers = [
-        context.Process(target=_worker, args=(settings.to_json(), sockets, pipe[0]), name=f"rollgate-worker-{i}")
+        context.Process(
+            target=_worker, args=(settings.for_worker(i).to_json(), sockets, pipe[0]), name=f"rollgate-worker-{i}"
+        )
         for i, pipe in enumerate(pipes)
     ]
     stopping: list[int] = []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import PurePath
 from typing import Any
 
 from rollgate.contracts.errors import RollgateError
 
 MIB = 1024 * 1024
+MIN_LOG_BYTES = 4096  # a prediction log file smaller than this would hold a handful of rows
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class ServeSettings:
     strict: bool = False  # reject unknown fields instead of ignoring and counting them
     log: str | None = None  # prediction log: "-" for stdout, a file path, or None for off
     log_sample: float = 0.01  # fraction of requests written to the prediction log
+    log_drop: tuple[str, ...] = ()  # request fields the log leaves out (never a model input)
+    log_hash: tuple[str, ...] = ()  # request fields the log holds as HMAC-SHA256 (key: ROLLGATE_LOG_HASH_KEY)
+    log_max_bytes: int = 64 * MIB  # per log file; shared out among the workers' files
+    log_files: int = 3  # log files kept, the current one included
     drain_seconds: float = 0.0  # after SIGTERM: stay up, unready, so load balancers stop sending
     grace_seconds: float = 25.0  # then: how long in-flight requests may take before exit
     threshold: float | None = None  # overrides the release's (or the default 0.5) when set
@@ -76,9 +82,29 @@ class ServeSettings:
             raise RollgateError(f"--log-sample must be within 0..1 (got {self.log_sample})")
         if self.port == self.admin_port and self.port != 0:
             raise RollgateError(f"--port and --admin-port must differ (both {self.port})")
+        self._check_log()
         if self.fetch_timeout_s <= 0 or self.max_model_bytes <= 0:
             raise RollgateError("--fetch-timeout and --max-model-bytes must be positive")
         self.limits.check()
+
+    def _check_log(self) -> None:
+        if both := sorted(set(self.log_drop) & set(self.log_hash)):
+            raise RollgateError(f"--log-drop and --log-hash both name {', '.join(both)}: drop or hash, not both")
+        if self.log_max_bytes < MIN_LOG_BYTES or self.log_files < 1:
+            raise RollgateError(
+                f"--log-max-bytes must be at least {MIN_LOG_BYTES} and --log-files at least 1 "
+                f"(got {self.log_max_bytes} and {self.log_files})"
+            )
+
+    def for_worker(self, index: int) -> ServeSettings:
+        """Worker `index`'s settings: a log file of its own (`predictions-0.jsonl`), with an equal share of
+        --log-max-bytes (at least MIN_LOG_BYTES), so that together they keep the log's bound and no two
+        processes rotate one file."""
+        if self.workers == 1 or self.log is None or self.log == "-":
+            return self
+        path = PurePath(self.log)
+        share = max(MIN_LOG_BYTES, self.log_max_bytes // self.workers)
+        return replace(self, log=str(path.with_stem(f"{path.stem}-{index}")), log_max_bytes=share)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -86,7 +112,8 @@ class ServeSettings:
     @classmethod
     def from_json(cls, text: str) -> ServeSettings:
         raw: dict[str, Any] = json.loads(text)
-        return cls(**{**raw, "limits": Limits(**raw["limits"])})
+        lists = {name: tuple(raw.get(name, ())) for name in ("log_drop", "log_hash")}
+        return cls(**{**raw, **lists, "limits": Limits(**raw["limits"])})
 
     def with_model(self, model: str, sha256: str) -> ServeSettings:
         return replace(self, model=model, sha256=sha256)

@@ -14,6 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from rollgate.contracts.features import FeatureContract, FeatureSpec
+from rollgate.serve import ids as ids_
 
 Columns = dict[str, list[Any]]
 _MISSING = object()
@@ -32,7 +33,7 @@ _ALLOWED_TYPES: dict[str, frozenset[type]] = {
 class RowError:
     row: int
     field: str
-    reason: str  # missing | type | range | category | unknown_field | not_an_object
+    reason: str  # missing | type | range | category | unknown_field | not_an_object | id
     message: str
 
 
@@ -42,6 +43,7 @@ class Checked:
     rows: int
     errors: list[RowError] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)  # unknown field name -> rows that sent it
+    ids: list[Any] | None = None  # each row's pass-through id (None where a row sent none); None: no row did
 
 
 def shown(value: Any) -> str:
@@ -108,7 +110,8 @@ class Validator:
         self.specs = contract.features
         self.names = contract.names
         self.strict = strict
-        self._known = frozenset(self.names)
+        self.id_field = contract.id_field  # passed through, never checked as a feature: only its type and size
+        self._known = frozenset([*self.names, *([self.id_field] if self.id_field else [])])
         self._get = itemgetter(*self.names)
 
     def check(self, rows: list[Any]) -> Checked:
@@ -120,12 +123,27 @@ class Validator:
             tuples = [(t,) for t in tuples]
         columns = {name: list(values) for name, values in zip(self.names, zip(*tuples, strict=True), strict=True)}
         checked = Checked(columns, len(rows))
-        if sum(map(len, rows)) != len(rows) * len(self.names):
+        extra = sum(map(len, rows)) - len(rows) * len(self.names)  # 0: no row sent an id or an unknown field
+        if extra and extra != self._ids(rows, checked):
             self._unknown(rows, checked)
         for spec in self.specs:
             if not _column_ok(spec, columns[spec.name]):
                 self._column_errors(spec, columns[spec.name], checked)
         return checked
+
+    def _ids(self, rows: list[dict[str, Any]], checked: Checked) -> int:
+        """Each row's pass-through id into `checked`, refusing bad ones; how many rows sent one."""
+        if self.id_field is None:
+            return 0
+        ids = ids_.take(rows, self.id_field)
+        present = len(ids) - ids.count(None)
+        if present:
+            checked.ids = ids
+            if not ids_.all_ok(ids):
+                for i, value in enumerate(ids):
+                    if (problem := ids_.problem(value)) is not None:
+                        checked.errors.append(RowError(i, self.id_field, "id", problem))
+        return present
 
     def _unknown(self, rows: list[dict[str, Any]], checked: Checked) -> None:
         for i, row in enumerate(rows):
@@ -159,6 +177,7 @@ class Validator:
                     checked.errors.append(RowError(i, spec.name, "missing", "required field is missing"))
                 checked.columns[spec.name].append(value)
         self._unknown(objects, checked)
+        self._ids(objects, checked)
         for spec in self.specs:
             values = checked.columns[spec.name]
             if not _column_ok(spec, values):
