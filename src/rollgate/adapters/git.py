@@ -1,13 +1,15 @@
 """The git adapter: every git command rollgate runs, each failure one clear error.
 
-Stages read lineage (`lineage`), the gate and promotion read history (`commits`, `show`), promotion
-and rollback write (`commit`, `revert`, `push`). Pushes are never forced. A rejected push is retried
+Stages read lineage (`lineage`), the trust checks read history (with `rollgate.adapters.gitlog`),
+promotion and rollback write (`commit`, `revert`, `push`), as the promotion identity when given (and
+signed when its signatures are verified). Pushes are never forced. A rejected push is retried
 after fetching and replaying the local commit on top of the new upstream (a plain rebase unless the
 caller knows better); a push rejected every time is an error the caller answers by undoing its commit.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.model_metadata import GitInfo
+from rollgate.contracts.trailers import Identity
 
 PUSH_ATTEMPTS = 3
 
@@ -33,13 +36,22 @@ class Upstream:
         return f"{self.remote}/{self.branch}"
 
 
-def _run(root: Path, args: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False)
+def _run(
+    root: Path, args: Sequence[str], stdin: str | None = None, who: Identity | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **who.git_env()} if who else None
+    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False, env=env)
 
 
-def git(root: Path, *args: str, stdin: str | None = None) -> str:
-    """Run `git args` in `root`; its stdout, or a RollgateError naming the command and git's stderr."""
-    done = _run(root, args, stdin)
+def _signed(who: Identity | None) -> list[str]:
+    """Sign what the identity commits when its signatures are verified (else they would not count)."""
+    return ["-S"] if who and who.verify_signatures else []
+
+
+def git(root: Path, *args: str, stdin: str | None = None, who: Identity | None = None) -> str:
+    """Run `git args` in `root` (as `who`, when given); its stdout, or a RollgateError naming the command
+    and git's stderr."""
+    done = _run(root, args, stdin, who)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()
         raise RollgateError(f"`git {' '.join(args)}` failed: {' / '.join(why) or f'exit {done.returncode}'}")
@@ -82,14 +94,6 @@ def in_repository(root: Path) -> bool:
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def commits(root: Path, *args: str, oldest_first: bool = False) -> list[tuple[str, str]]:
-    """(sha, full message) of the commits `git log args` lists, newest first unless `oldest_first`."""
-    order = ["--reverse"] if oldest_first else []
-    out = git(root, "log", *order, "--format=%H%x1f%B%x1e", *args)
-    found = (entry.strip().partition("\x1f") for entry in out.split("\x1e"))
-    return [(sha, text) for sha, _, text in found if sha]
-
-
 def resolve(root: Path, ref: str) -> str:
     """The full commit id `ref` names (a short id, a branch, HEAD~2)."""
     return git(root, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").strip()
@@ -121,21 +125,22 @@ def status(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-def commit(root: Path, paths: Sequence[str], message: str) -> str:
-    """Stage exactly `paths` (additions, edits, deletions) and commit them; the new HEAD."""
+def commit(root: Path, paths: Sequence[str], message: str, who: Identity | None = None) -> str:
+    """Stage exactly `paths` (additions, edits, deletions) and commit them as `who`; the new HEAD."""
     git(root, "add", "--all", "--", *paths)
-    git(root, "commit", "-q", "--no-verify", "-F", "-", "--", *paths, stdin=message)
+    git(root, "commit", "-q", "--no-verify", *_signed(who), "-F", "-", "--", *paths, stdin=message, who=who)
     return head(root)
 
 
-def revert(root: Path, commit_id: str) -> str:
-    """`git revert` one commit (history kept); on a conflict the revert is aborted and reported."""
-    done = _run(root, ["revert", "--no-edit", commit_id])
+def revert(root: Path, commit_ids: Sequence[str], who: Identity | None = None) -> str:
+    """`git revert` commits, newest first, one revert commit each, as `who` (history kept); on a
+    conflict the revert is aborted and reported."""
+    done = _run(root, ["revert", "--no-edit", *_signed(who), *commit_ids], who=who)
     if done.returncode != 0:
         _run(root, ["revert", "--abort"])
         why = (done.stderr or done.stdout).strip().splitlines()
         raise RollgateError(
-            f"`git revert {commit_id}` failed (later commits changed the same lines?): {' / '.join(why)}"
+            f"`git revert {' '.join(commit_ids)}` failed (later commits changed the same lines?): {' / '.join(why)}"
         )
     return head(root)
 
@@ -150,16 +155,18 @@ def upstream(root: Path) -> Upstream:
     return Upstream("origin", branch)
 
 
-def rebase(root: Path, onto: str) -> None:
-    """Replay local commits on `onto`; a conflict aborts the rebase and is reported."""
-    done = _run(root, ["rebase", "-q", onto])
+def rebase(root: Path, onto: str, who: Identity | None = None) -> None:
+    """Replay local commits on `onto` (committed as `who`); a conflict aborts the rebase and is reported."""
+    done = _run(root, ["rebase", "-q", *_signed(who), onto], who=who)
     if done.returncode != 0:
         _run(root, ["rebase", "--abort"])
         why = (done.stderr or done.stdout).strip().splitlines()
         raise RollgateError(f"`git rebase {onto}` failed: {' / '.join(why)}")
 
 
-def push(root: Path, replay: Callable[[str], None] | None = None, attempts: int = PUSH_ATTEMPTS) -> Upstream:
+def push(
+    root: Path, replay: Callable[[str], None] | None = None, attempts: int = PUSH_ATTEMPTS, who: Identity | None = None
+) -> Upstream:
     """Push HEAD to its upstream branch, never forced: on rejection fetch, replay, try again.
 
     Args:
@@ -167,6 +174,7 @@ def push(root: Path, replay: Callable[[str], None] | None = None, attempts: int 
         replay: puts the local commit on top of the fetched upstream ref (default: `git rebase`);
             it raises to give up.
         attempts: pushes tried before giving up.
+        who: the identity the default replay commits as.
 
     Raises:
         PushRejectedError: every attempt was refused (the local commit is left for the caller to undo).
@@ -180,7 +188,7 @@ def push(root: Path, replay: Callable[[str], None] | None = None, attempts: int 
         last = " / ".join((done.stderr or done.stdout).strip().splitlines())
         if attempt + 1 < attempts:
             git(root, "fetch", "-q", up.remote, up.branch)
-            (replay or (lambda ref: rebase(root, ref)))(up.ref)
+            (replay or (lambda ref: rebase(root, ref, who)))(up.ref)
     raise PushRejectedError(f"`git push {up.remote} HEAD:{up.branch}` was rejected {attempts} times: {last}")
 
 

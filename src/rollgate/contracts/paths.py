@@ -4,6 +4,7 @@
 folder is the dataset's (`rollgate.data.schema.DATASET.batches`).
 """
 
+from pathlib import Path
 from pathlib import PurePosixPath as P
 
 PARAMS = P("params.yaml")
@@ -36,10 +37,18 @@ PLOT_CONFUSION = PLOTS_DIR / "confusion.json"
 # gate: the verdict, a DVC metric kept in git (promotion commits carry it)
 GATE_VERDICT = P("gate.json")
 
+# deployment: one config per environment; the environments are exactly these files
+DEPLOY_CONFIGS = P("configs/deploy")
+
 
 def release_record(env: str) -> P:
     """The release record of an environment: its champion."""
     return P("manifests") / env / "release.json"
+
+
+def environments(root: Path) -> list[str]:
+    """Every configured environment (a file `configs/deploy/<env>.yaml`), sorted."""
+    return sorted(p.stem for p in (root / DEPLOY_CONFIGS).glob("*.yaml"))
 
 
 # embedded default tracking store (git-ignored)

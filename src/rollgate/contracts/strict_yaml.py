@@ -26,6 +26,11 @@ def load(path: Path, error: type[RollgateError], shown: str | None = None) -> An
         raise error(f"{name}: cannot read ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise error(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    return parse(text, error, name)
+
+
+def parse(text: str, error: type[RollgateError], name: str) -> Any:
+    """The YAML document in `text` (a file's content at some commit); invalid YAML raises `error` naming it."""
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rollgate.adapters.identity import PromotionConfig
 from rollgate.contracts import strict_yaml
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.release import Image
@@ -121,6 +122,7 @@ class DeployConfig(_Strict):
     rollout: RolloutConfig = RolloutConfig()
     analysis: AnalysisConfig
     argocd: ArgoCdConfig
+    promotion: PromotionConfig  # who makes promotion commits (`rollgate.adapters.trust` checks it)
 
 
 def path_of(env: str) -> Path:
