@@ -146,6 +146,11 @@ promote: install
 rollback: install
 	$(RUN) rollback --env $(or $(ENV),prod) $(if $(TO),--to $(TO))
 
+## check-changes: every commit in BASE..HEAD that changed manifests/<env>/, classified; fails on a forbidden one (BASE=origin/main; PR=1 in a pull request)
+.PHONY: check-changes
+check-changes: install
+	$(RUN) check-changes --base $(or $(BASE),origin/main) $(if $(PR),--pull-request)
+
 ## clean: remove the virtualenv, caches and the demo workspace (never data, models or git state)
 .PHONY: clean
 clean:

@@ -105,6 +105,18 @@ def _rollback(args: argparse.Namespace) -> None:
     print(rollback.run(args.root, args.env, args.to))
 
 
+def _check_changes(args: argparse.Namespace) -> None:
+    from rollgate.adapters import trust
+
+    print(trust.check_changes(args.root, args.base, args.head, pull_request=args.pull_request))
+
+
+def _reanchor(args: argparse.Namespace) -> None:
+    from rollgate.delivery import reanchor
+
+    print(reanchor.run(args.root))
+
+
 def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     promote = sub.add_parser("promote", help="pin the gated model in manifests/ENV/ with one pushed commit")
     promote.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
@@ -113,6 +125,17 @@ def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     rollback.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
     rollback.add_argument("--to", help="the promotion commit to revert (default: the latest not reverted)")
     rollback.set_defaults(func=_rollback)
+    check = sub.add_parser(
+        "check-changes", help="classify each commit in BASE..HEAD that changed manifests/ENV/; fail on a forbidden one"
+    )
+    check.add_argument("--base", required=True, help="the commit the range starts after, e.g. origin/main")
+    check.add_argument("--head", default="HEAD", help="the range's last commit (default HEAD)")
+    check.add_argument(
+        "--pull-request", action="store_true", help="a pull request's range: promotions and re-renders are forbidden"
+    )
+    check.set_defaults(func=_check_changes)
+    anchor = "start the trust checks here: an adopt reset, then each env re-pinned as the promotion identity"
+    sub.add_parser("re-anchor", help=anchor).set_defaults(func=_reanchor)
 
 
 def _render(args: argparse.Namespace) -> None:

@@ -4,7 +4,8 @@ The template ships with the example's model pinned in every environment; a gate 
 adopter's first model against it (on columns it does not have). Adopting resets each environment of
 `configs/deploy/` to a release record without a model (its rendered files removed, so Argo CD runs
 nothing there until the first promotion), re-renders `manifests/argocd/` from the deploy configs and
-writes the trust anchor `deploy-state/<env>/adopted.json`, after which history-based checks start.
+writes the trust anchor `deploy-state/<env>/adopted.json`: history-based checks start at the commit
+that writes it, and `rollgate check-changes` accepts that commit only as a reset to no model.
 With `drop_example`, the example's batches and their objects in an in-tree DVC remote go too. Nothing is
 committed: the adopter reviews the change and commits it (the next steps are printed).
 """
@@ -16,13 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from rollgate.adapters import dvc, dvc_store
-from rollgate.contracts import jsonio, paths, release
+from rollgate.contracts import jsonio, paths, release, trailers
 from rollgate.manifests import argocd, deploy_config
 
-ANCHOR = "adopted.json"
 
-
-def _reset(root: Path, env: str) -> list[str]:
+def reset(root: Path, env: str, by: str = "rollgate adopt") -> list[str]:
+    """`env` back to no model, with its trust anchor written; the rendered files removed."""
     folder = root / paths.release_record(env).parent
     removed = []
     if folder.is_dir():
@@ -30,8 +30,8 @@ def _reset(root: Path, env: str) -> list[str]:
             rendered.unlink()
             removed.append(rendered.name)
     jsonio.write(root / paths.release_record(env), release.empty(env))
-    anchor = {"env": env, "reset_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "by": "rollgate adopt"}
-    jsonio.write(root / "deploy-state" / env / ANCHOR, anchor)
+    anchor = {"env": env, "reset_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "by": by}
+    jsonio.write(root / trailers.anchor(env), anchor)
     return removed
 
 
@@ -70,7 +70,7 @@ def run(root: Path, drop_example: bool = False) -> str:
     """Reset every environment to no model; what was done and what remains, in words."""
     lines = []
     for env in deploy_config.environments(root):
-        removed = _reset(root, env)
+        removed = reset(root, env)
         lines.append(f"{env}: no model yet (release.json reset, {len(removed)} rendered files removed)")
     argocd.render(root)
     lines.append("manifests/argocd/: re-rendered from configs/deploy/")

@@ -4,7 +4,9 @@ First the model goes to the DVC default remote (`stored`), since the record pins
 remote's layout; when the remote is a folder inside the work tree (the embedded `dvc-remote/`,
 committed to git), the object the push adds joins the promotion commit. The manifests are rendered
 elsewhere, moved into `manifests/<env>/`, and committed with the pipeline outputs the promotion
-carries. When the push is rejected, the commit is rebuilt on top of
+carries, as the promotion identity (`promotion` in the deploy config: author and committer, signed
+when its signatures are verified), since only its commits count as promotions. When the push is
+rejected, the commit is rebuilt on top of
 the fetched upstream — not rebased line by line, since two promotions always touch the same lines —
 but only if upstream changed nothing outside `manifests/` since this run's commit and still pins a
 model whose source commit this run descends from. Any failure undoes the commit, restores the
@@ -20,7 +22,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from rollgate.adapters import dvc, dvc_store, git
+from rollgate.adapters import dvc, dvc_store, git, identity
 from rollgate.contracts import paths, release
 from rollgate.delivery import preconditions
 from rollgate.delivery.preconditions import Ready
@@ -87,7 +89,8 @@ def _commit(root: Path, ready: Ready, staged: Path, text: str) -> str:
     # The new release record becomes the gate's recorded input: a no-op `dvc repro` then runs nothing.
     dvc.commit_stage(root, "gate")
     carried = [preconditions.DVC_LOCK, *ready.carried, *ready.added]
-    return git.commit(root, [target.relative_to(root).as_posix(), *carried], text)
+    # As the promotion identity: only its promotion commits count (rollgate.adapters.trust).
+    return git.commit(root, [target.relative_to(root).as_posix(), *carried], text, identity.load(root, env))
 
 
 def _replay(root: Path, ref: str, orig: str, job: tuple[Ready, Path, str, dict[str, bytes | None]]) -> None:

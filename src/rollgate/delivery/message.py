@@ -1,10 +1,11 @@
 """Commit messages of promotion: a subject, a body in words, the contract's trailers.
 
 A deployment of a model (verdict `promote` or `rollback`) carries `Rollgate-Model-Sha256` and
-`Rollgate-Verdict`, so that reverting it withdraws that digest. A re-render of the model already
-pinned (verdict `same_model`, with changed configs, templates or image) is no deployment of a model:
-it carries `Rollgate-Rerender: <sha256>` instead, so reverting it (a bad image, a bad setting)
-withdraws nothing, while `Rollgate-Env` still lets `rollgate rollback` find it.
+`Rollgate-Verdict`; reverting it withdraws that digest. A re-render of the model already pinned
+(verdict `same_model`, with changed configs, templates or image) is no deployment of a model: it
+carries `Rollgate-Rerender: <tree id>` instead, the git tree id of the folder it commits, so reverting
+it (a bad image, a bad setting) withdraws that render and not the model. The trailers form the
+message's last paragraph, its trailer block, which is all git (and rollgate) reads them from.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def deploy(rel: Release, verdict: Verdict) -> str:
     return f"deploy({rel.env}): {model.name} {model.sha256[:12]}\n\n" + "\n\n".join(body) + "\n\n" + _block(pairs)
 
 
-def rerender(rel: Release, changed: list[str]) -> str:
-    """`deploy(<env>): re-render <name> <sha12>`: same model, other manifests; withdraws nothing if reverted."""
+def rerender(rel: Release, changed: list[str], render: str) -> str:
+    """`deploy(<env>): re-render <name> <sha12>`: same model, other manifests (`render`, their tree id)."""
     model = rel.model
     body = _wrap(
         f"The model stays {model.sha256} (the gate's verdict is same_model); the rendered manifests "
@@ -62,7 +63,24 @@ def rerender(rel: Release, changed: list[str]) -> str:
     )
     pairs = [
         (trailers.ENV, rel.env),
-        (trailers.RERENDER, model.sha256),
+        (trailers.RERENDER, render),
         (trailers.SOURCE_COMMIT, rel.lineage.source_commit),
     ]
     return f"deploy({rel.env}): re-render {model.name} {model.sha256[:12]}\n\n{body}\n\n{_block(pairs)}"
+
+
+def repin(rel: Release) -> str:
+    """`deploy(<env>): <name> <sha12>` after a trust anchor: what the env ran before it, byte for byte."""
+    model = rel.model
+    body = _wrap(
+        f"Re-pinned after the trust anchor: the manifests {rel.env} ran before it, byte for byte, now as a "
+        f"promotion commit. The gate's verdict then was {rel.gate.verdict}; source commit "
+        f"{rel.lineage.source_commit}."
+    )
+    pairs = [
+        (trailers.ENV, rel.env),
+        (trailers.MODEL_SHA256, model.sha256),
+        (trailers.SOURCE_COMMIT, rel.lineage.source_commit),
+        (trailers.VERDICT, rel.gate.verdict),
+    ]
+    return f"deploy({rel.env}): {model.name} {model.sha256[:12]}\n\n{body}\n\n{_block(pairs)}"

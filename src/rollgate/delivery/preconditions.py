@@ -120,10 +120,13 @@ def stale(root: Path, pinned: Release | None, source: str) -> None:
 
 
 def withdrawn(root: Path, env: str, sha256: str) -> None:
+    """Refuse a digest a revert (or a rollback verdict) withdrew from `env`, unless re-allowed since."""
+    from rollgate.contracts import trailers
+
     if sha256 in history.read(root, env).withdrawn:
         raise RollgateError(
-            f"withdrawn digest: {sha256[:12]} was withdrawn from {env} by the revert of its promotion; only a "
-            f"commit with the trailer `Rollgate-Reallow: {sha256}` allows it again"
+            f"withdrawn digest: {sha256[:12]} was withdrawn from {env} (its promotion was reverted, or a rollback "
+            f"replaced it); only a reviewed file {trailers.reallow(env, sha256)}, added after that, allows it again"
         )
 
 

@@ -12,7 +12,7 @@ Order, chosen so that every failure leaves a consistent state:
 4. render the manifests and the record into a temporary directory, then move them into place,
    refresh the gate's entry in `dvc.lock`, commit;
 5. push, fetching and replaying on a rejection; a push rejected every time undoes the commit and
-   restores the work tree as it was;
+   restores the work tree as it was (commits are made as the promotion identity);
 6. point the environment's alias at the version. Git is the truth: after a pushed commit a
    registry failure is only a warning, and the next `rollgate promote` (same model) repairs it.
 """
@@ -23,7 +23,7 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from rollgate.adapters import registry
+from rollgate.adapters import registry, trust
 from rollgate.contracts import paths, release
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.release import Image, Release
@@ -85,6 +85,19 @@ def _deploy(root: Path, ready: Ready) -> str:
     )
 
 
+def _allowed_render(root: Path, env: str, staged: Path) -> str:
+    """The staged render's tree id, unless reverting a re-render withdrew exactly that render: promote
+    would otherwise re-render to it again on every merge (abort, revert, re-render, abort ...)."""
+    render = trust.render_id(root, staged)
+    if render in trust.ledger(root, env).history().withdrawn_renders:
+        raise RollgateError(
+            f"withdrawn render: re-rendering {env} would commit the manifests {render[:12]} again, and a revert "
+            f"withdrew them; change configs/deploy/{env}.yaml, the templates or the image so that the render "
+            "differs"
+        )
+    return render
+
+
 def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
     """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
     image, storage = _settings(root, pinned.env)
@@ -100,8 +113,9 @@ def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
             synced = _alias(root, rel, registered=registered)
             return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
         preconditions.stale(root, pinned, ready.candidate.source_commit)
+        render = _allowed_render(root, pinned.env, staged)
         with landing.stored(root, ready) as pushed:  # the URI may name a new storage base
-            done = landing.deliver(root, pushed, staged, message.rerender(rel, changed))
+            done = landing.deliver(root, pushed, staged, message.rerender(rel, changed, render))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
     return (
         f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=registered)}"
