@@ -102,6 +102,12 @@ class Project:
     def write_params(self, params: dict[str, object]) -> None:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
+    def as_promotion_identity(self) -> Project:
+        """This project, committing as the shipped promotion identity (whose promotions alone count)."""
+        from rollgate.adapters import identity
+
+        return Project(self.path, {**self.env, **identity.load(ROOT, "prod").git_env()})
+
 
 def _copy_template(dest: Path) -> None:
     """The parts of the template a project needs: the pipeline, the code it hashes, the deploy configs."""

@@ -1,60 +1,25 @@
-"""What an environment ran and what was withdrawn, read from the git history of a real repository."""
+"""What an environment ran and what was withdrawn, read from the git history of real repositories:
+only the promotion identity's trailer blocks count, a revert counts by what it restores, never by its
+message, and re-allows are files."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from rollgate.adapters import history
-from rollgate.contracts import jsonio, paths, release, trailers
-from rollgate.contracts.errors import RollgateError
-from rollgate.contracts.trailers import History
-from tests.helpers import ROOT, tool_env
+from rollgate.adapters import history, trust
+from rollgate.contracts import trailers
+from rollgate.contracts.errors import ContractError, RollgateError
+from rollgate.contracts.trailers import History, Identity
+from tests.trust_repo import BOT, V1, V2, V3, Repo
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
-V1, V2, V3 = "1" * 64, "2" * 64, "3" * 64
-RECORD = paths.release_record("prod")
-
-
-class Repo:
-    def __init__(self, path: Path) -> None:
-        self.path, self.env = path, tool_env(path)
-        self.git("init", "-q", "-b", "main")
-        jsonio.write(path / RECORD, release.empty("prod"))
-        self.commit("start", "")
-
-    def git(self, *args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=self.path, env=self.env, capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    def commit(self, subject: str, body: str) -> str:
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", subject, "-m", body) if body else self.git(
-            "commit", "-q", "--allow-empty", "-m", subject
-        )
-        return self.git("rev-parse", "HEAD")
-
-    def promote(self, sha256: str, env: str = "prod") -> str:
-        raw = jsonio.read(self.path / RECORD, release.SCHEMA)
-        record = _pinning(raw, sha256) if env == "prod" else raw
-        jsonio.write(self.path / RECORD, record)
-        body = f"{trailers.ENV}: {env}\n{trailers.MODEL_SHA256}: {sha256}\n{trailers.VERDICT}: promote"
-        return self.commit(f"deploy({env}): model {sha256[:12]}", body)
-
-    def revert(self, commit: str) -> None:
-        self.git("revert", "--no-edit", commit)
-
-
-def _pinning(raw: dict[str, object], sha256: str) -> dict[str, object]:
-    """A schema-valid record pinning `sha256` (the other fields are irrelevant to history)."""
-    shipped = release.loads((ROOT / "tests/contracts/release_example.json").read_text(), "example")
-    assert shipped is not None
-    record = shipped.to_dict()
-    record["model"] = {**record["model"], "sha256": sha256}
-    return record
+MALLORY = Identity("Mallory", "mallory@example.org")
 
 
 @pytest.fixture
@@ -63,41 +28,153 @@ def repo(tmp_path: Path) -> Repo:
 
 
 def test_nothing_deployed_yet(repo: Repo) -> None:
-    assert history.read(repo.path, "prod") == History(frozenset(), frozenset())
+    assert repo.history() == History(frozenset(), frozenset())
 
 
-def test_every_pinned_digest_is_remembered(repo: Repo) -> None:
+def test_every_counted_promotion_is_remembered_and_nothing_else(repo: Repo) -> None:
     repo.promote(V1)
     repo.promote(V2)
-    assert history.read(repo.path, "prod").deployed == {V1, V2}
+    repo.promote(V3, who=MALLORY)  # the trailers, the record: but not the promotion identity
+    assert repo.history().deployed == {V1, V2}
 
 
-def test_a_reverted_promotion_withdraws_its_digest_for_that_env_only(repo: Repo) -> None:
+def test_a_person_reverting_a_promotion_withdraws_its_digest_for_that_env_only(repo: Repo) -> None:
     repo.promote(V1)
     second = repo.promote(V2)
-    repo.commit("unrelated work", "")
-    repo.revert(second)
-    found = history.read(repo.path, "prod")
-    assert found.withdrawn == {V2}
-    assert history.read(repo.path, "staging").withdrawn == frozenset()
+    repo.commit("unrelated work")
+    repo.revert(second)  # by a person, not the promotion identity: reverts count whoever made them
+    assert repo.history().withdrawn == {V2}
+    assert repo.history("staging").withdrawn == frozenset()
 
 
-def test_a_reallow_trailer_lifts_the_withdrawal(repo: Repo) -> None:
+def test_restoring_the_previous_manifests_by_hand_is_a_revert_whatever_the_message(repo: Repo) -> None:
+    first = repo.promote(V1)
+    repo.promote(V2)
+    repo.git("checkout", first, "--", "manifests/prod")
+    repo.commit("tidy the manifests")
+    assert repo.history().withdrawn == {V2}
+
+
+def test_a_message_saying_it_reverts_a_promotion_withdraws_nothing(repo: Repo) -> None:
+    repo.promote(V1)
+    second = repo.promote(V2)
+    repo.commit(f'Revert "deploy(prod): model {V2[:12]}"', f"This reverts commit {second}.")
+    assert repo.history().withdrawn == frozenset()
+
+
+def test_restoring_the_state_before_an_older_promotion_withdraws_every_one_since(repo: Repo) -> None:
+    repo.promote(V1)
+    before_v2 = repo.git("rev-parse", "HEAD")
+    repo.promote(V2)
+    repo.promote(V3)
+    repo.git("checkout", before_v2, "--", "manifests/prod")
+    repo.commit("back to v1")
+    assert repo.history().withdrawn == {V2, V3}
+
+
+def test_prose_and_trailers_cannot_re_allow_only_a_file_can(repo: Repo) -> None:
     repo.promote(V1)
     repo.revert(repo.promote(V2))
-    repo.commit("re-allow v2: the incident was the feature store", f"{trailers.REALLOW}: {V2}")
-    repo.promote(V3)
-    assert history.read(repo.path, "prod").withdrawn == frozenset()
+    prose = f"{trailers.ENV}: prod\nRollgate-Reallow: {V2}"
+    repo.commit("re-allow v2, please", f"Some prose.\n{prose}\nMore prose.\n\nRollgate-Reallow: {V2}")
+    assert repo.history().withdrawn == {V2}
+    allowed = repo.reallow(V2)
+    assert repo.history().withdrawn == frozenset()
+    repo.revert(allowed)  # taking the file away again
+    assert repo.history().withdrawn == {V2}
+
+
+def test_a_re_allow_counts_only_after_the_withdrawal(repo: Repo) -> None:
+    repo.promote(V1)
+    repo.reallow(V2)
+    repo.revert(repo.promote(V2))
+    assert repo.history().withdrawn == {V2}
+
+
+def test_trailers_outside_the_trailer_block_do_not_count(repo: Repo) -> None:
+    repo.promote(V1)
+    record = repo.path / "manifests/prod/release.json"
+    record.write_text(record.read_text().replace(V1, V2))
+    prose = f"{trailers.ENV}: prod\n{trailers.MODEL_SHA256}: {V2}\nand then some words, which git reads as prose."
+    repo.commit("deploy(prod): v2", f"{prose}\n\nthe last paragraph is no trailer block", who=BOT)
+    assert repo.history().deployed == {V1}
+
+
+def test_a_rollback_verdict_withdraws_the_model_it_replaces_and_undoing_it_lifts_that(repo: Repo) -> None:
+    repo.promote(V1)
+    repo.promote(V2)
+    back = repo.promote(V1, verdict="rollback")
+    assert repo.history().withdrawn == {V2}
+    repo.revert(back)
+    assert repo.history().withdrawn == {V1}  # the rollback's model was undone; v2 runs again
+
+
+def test_reverting_a_re_render_withdraws_the_render_not_the_model(repo: Repo) -> None:
+    repo.promote(V1)
+    render = repo.rerender("two")
+    tree = repo.tree(render)
+    repo.revert(render)
+    found = repo.history()
+    assert found.withdrawn == frozenset() and found.withdrawn_renders == {tree}
+
+
+def test_the_render_id_of_a_folder_is_the_tree_id_git_gives_it(repo: Repo, tmp_path: Path) -> None:
+    repo.promote(V1)
+    copy = tmp_path / "copy"
+    shutil.copytree(repo.path / "manifests/prod", copy)
+    assert trust.render_id(repo.path, copy) == repo.tree()
+
+
+def test_the_anchor_starts_the_checks(repo: Repo) -> None:
+    repo.promote(V1)
+    repo.revert(repo.promote(V2))
+    repo.write(trailers.anchor("prod").as_posix(), '{"env": "prod"}\n')
+    repo.commit("adopt: start from no model")  # the state at the anchor (v1 pinned) is accepted
+    assert repo.history() == History(frozenset({V1}), frozenset())
+
+
+def test_no_promotion_identity_is_a_clear_error(repo: Repo) -> None:
+    config = repo.path / "configs/deploy/prod.yaml"
+    config.write_text(config.read_text().split("\npromotion:")[0] + "\n")
+    with pytest.raises(ContractError, match=r"configs/deploy/prod.yaml: invalid deploy config:\n  promotion: Field"):
+        history.read(repo.path, "prod")
 
 
 def test_not_a_repository(tmp_path: Path) -> None:
-    with pytest.raises(RollgateError, match=r"not a git repository|git"):
+    with pytest.raises(RollgateError, match="not a git repository"):
         history.read(tmp_path, "prod")
 
 
-def test_trailers_parse_repeated_keys_and_ignore_prose() -> None:
-    prose = "deploy(prod): x\n\nRollgate-Env is mentioned here in prose.\n\n"
-    message = f"{prose}{trailers.REALLOW}: {V1}\n{trailers.REALLOW}: {V2}\n"
-    assert trailers.parse(message) == {trailers.REALLOW: [V1, V2]}
-    assert trailers.reverted_commit(f'Revert "x"\n\nThis reverts commit {"a" * 40}.') == "a" * 40
-    assert trailers.reverted_commit("no revert here") is None
+def test_a_shallow_clone_is_refused(repo: Repo, tmp_path: Path) -> None:
+    repo.promote(V1)
+    repo.promote(V2)
+    shallow = tmp_path / "shallow"
+    origin = f"file://{repo.base / 'origin.git'}"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", origin, str(shallow)], check=True, capture_output=True)
+    with pytest.raises(RollgateError, match=r"is a shallow clone: .* run `git fetch --unshallow`"):
+        history.read(shallow, "prod")
+
+
+def _signing(repo: Repo, tmp_path: Path) -> None:
+    """ssh signing with a fresh key that the repository's git trusts for the promotion identity."""
+    if shutil.which("ssh-keygen") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("ssh-keygen is missing (make test-deps)")
+        pytest.skip("ssh-keygen is missing: signature verification is not tested here")
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    (tmp_path / "allowed").write_text(f"{BOT.email} {(tmp_path / 'key.pub').read_text()}")
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(key))
+    repo.git("config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
+    config = repo.path / "configs/deploy/prod.yaml"
+    config.write_text(config.read_text().replace("verify_signatures: false", "verify_signatures: true"))
+    repo.commit("verify the promotion identity's signatures")
+
+
+def test_with_signatures_verified_an_unsigned_promotion_does_not_count(repo: Repo, tmp_path: Path) -> None:
+    _signing(repo, tmp_path)
+    repo.promote(V1)
+    assert repo.history().deployed == frozenset()
+    repo.git("commit", "-q", "--amend", "--no-edit", "-S", who=BOT)
+    assert repo.history().deployed == {V1}

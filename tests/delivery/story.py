@@ -3,7 +3,7 @@
 stump v1 promoted (first deployment) -> logistic regression v2 promoted -> `rollgate rollback`
 (v2 withdrawn; a stale `promote` verdict for it is refused) -> the gate rejects v2 -> the params
 commit reverted: v1 again, same_model -> v3 promoted -> its params commit reverted: v1 from the
-run cache, gated and promoted as `rollback`.
+run cache, gated and promoted as `rollback` (which withdraws v3: `back_to_v3` re-allows it).
 Tests that write go to a `fork`: a copy of the work tree with its own bare origin.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgate.adapters import dvc
-from rollgate.contracts import model_metadata, paths, verdict
+from rollgate.contracts import model_metadata, paths, trailers, verdict
 from tests.helpers import Project, copy_project, tiny_params
 
 # A one-split stump is a champion a logistic regression beats clearly even on a tiny holdout;
@@ -92,6 +92,24 @@ def revert(project: Project, commit: str) -> str:
     project.git("revert", "--no-edit", commit)
     project.git("push", "-q", "origin", "HEAD:main")
     return head(project)
+
+
+def reallow(project: Project, digest: str, why: str) -> str:
+    """A reviewed re-allow file for a digest withdrawn from prod, pushed like a merged pull request."""
+    path = project.path / trailers.reallow("prod", digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(why + "\n")
+    project.git("add", str(path))
+    project.git("commit", "-q", "-m", f"re-allow {digest[:12]} in prod")
+    project.git("push", "-q", "origin", "HEAD:main")
+    return head(project)
+
+
+def back_to_v3(project: Project, v3: str, message: str = "back to v3") -> str:
+    """v3's params again, and v3 re-allowed (the rollback to v1 withdrew it): the gate says `rollback`."""
+    source = commit_params(project, LINEAR_SOFT, message)
+    reallow(project, v3, "v3 was not the problem: the incident was upstream")
+    return source
 
 
 def fork(project: Project, dest: Path) -> Project:

@@ -12,10 +12,9 @@ import pytest
 
 from rollgate.contracts import paths, release, verdict
 from tests.delivery.story import (
-    LINEAR_SOFT,
     MANIFESTS,
     Story,
-    commit_params,
+    back_to_v3,
     fork,
     manifests,
     model_md5,
@@ -59,7 +58,7 @@ def in_tree(story: Story, tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = _fork(story.project, tmp_path_factory.mktemp("in-tree"))
     project.dvc("remote", "add", "-d", INSIDE, INSIDE)
     project.git("commit", "-q", "-m", "an in-tree DVC remote", "--", ".dvc/config")
-    commit_params(project, LINEAR_SOFT, "back to v3")
+    back_to_v3(project, story.seen["v3"])
     result, _ = repro(project)
     assert result.verdict == "rollback", result.failed
     return project
@@ -116,7 +115,7 @@ def test_a_failed_dvc_push_refuses_with_the_command_to_run(in_tree: Project, tmp
 def test_a_fresh_clone_gate_fetches_the_champion_from_the_remote(story: Story, tmp_path: Path) -> None:
     """The champion (v1, pinned by prod) is not the branch's model (v3): only the remote has it."""
     project = _fork(story.project, tmp_path)
-    commit_params(project, LINEAR_SOFT, "back to v3")
+    back_to_v3(project, story.seen["v3"])
     repro(project)
     project.dvc("push", "-q")
     project.commit("the pipeline's outputs")

@@ -11,7 +11,7 @@ import yaml
 from rollgate.contracts import paths, verdict
 from rollgate.delivery import preview
 from rollgate.manifests.deploy_config import load_deploy_config
-from tests.delivery.story import LINEAR_SOFT, Story, commit_params, fork, repro, state
+from tests.delivery.story import Story, back_to_v3, fork, repro, state
 from tests.helpers import APP
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def test_the_pinned_model_with_unchanged_configs_changes_nothing(story: Story) -
 
 def test_a_model_the_gate_allows_shows_the_record_promotion_would_write(story: Story, tmp_path: Path) -> None:
     project = fork(story.project, tmp_path)
-    commit_params(project, LINEAR_SOFT, "back to v3")
+    back_to_v3(project, story.seen["v3"])
     assert repro(project)[0].verdict == "rollback"
     before = state(project)
     diff = preview.manifest_diff(project.path, "prod")

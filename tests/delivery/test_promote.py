@@ -15,9 +15,9 @@ import yaml
 
 from rollgate.contracts import paths, release, trailers
 from tests.delivery.story import (
-    LINEAR_SOFT,
     MANIFESTS,
     Story,
+    back_to_v3,
     commit_params,
     fork,
     manifests,
@@ -35,6 +35,11 @@ OTHER = story_params(estimator="logistic_regression", logistic_regression={"C": 
 
 def _message(project: Project, ref: str = "HEAD") -> str:
     return project.git("log", "-1", "--format=%B", ref).stdout
+
+
+def _trailers(project: Project, ref: str = "HEAD") -> dict[str, list[str]]:
+    """The Rollgate-* trailers of a commit's trailer block, as git parses it."""
+    return trailers.parse(project.git("log", "-1", "--format=%(trailers:only,unfold)", ref).stdout)
 
 
 def _pinned(project: Project, ref: str = "HEAD") -> release.Release:
@@ -56,7 +61,7 @@ def test_first_promotion_commits_manifests_lock_and_verdict(story: Story) -> Non
     assert "dvc.lock" in touched and "gate.json" in touched
     outputs = ("dvc.lock", "gate.json")  # and the .gitignore files DVC writes for its outputs
     assert all(p.startswith("manifests/prod/") or p in outputs or p.endswith("/.gitignore") for p in touched)
-    found = trailers.parse(_message(project, sha))
+    found = _trailers(project, sha)
     assert found[trailers.ENV] == ["prod"]
     assert found[trailers.MODEL_SHA256] == [seen["v1"]]
     assert found[trailers.SOURCE_COMMIT] == [seen["S1"]]
@@ -111,7 +116,7 @@ def test_a_reverted_params_commit_is_promoted_as_rollback_without_training(story
     assert "Stage 'train' is cached" in seen["rollback_repro"]
     assert seen["rollback_verdict"].verdict == "rollback", seen["rollback_verdict"].failed
     assert seen["P4"]["done"].returncode == 0, seen["P4"]["done"].stderr
-    found = trailers.parse(_message(story.project, seen["P4"]["after"][0]))
+    found = _trailers(story.project, seen["P4"]["after"][0])
     assert found[trailers.VERDICT] == ["rollback"] and found[trailers.MODEL_SHA256] == [seen["v1"]]
     assert found[trailers.SOURCE_COMMIT] == [seen["S3_reverted"]]
     pinned = _pinned(story.project, seen["P4"]["after"][0])
@@ -159,7 +164,7 @@ def test_a_registry_that_lacks_the_pinned_model_is_synced_from_git(story: Story,
 def staged(story: Story, tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A fork where v3 is back (run cache), gated `rollback` and ready to promote."""
     project = fork(story.project, tmp_path_factory.mktemp("staged"))
-    commit_params(project, LINEAR_SOFT, "back to v3")
+    back_to_v3(project, story.seen["v3"])
     result, _ = repro(project)
     assert result.verdict == "rollback", result.failed
     return project
@@ -226,12 +231,15 @@ def test_an_artifact_unlike_its_metadata_is_refused(staged: Project) -> None:
 
 
 def test_a_withdrawn_digest_is_refused(staged: Project, story: Story) -> None:
-    p3 = story.seen["P3"]["after"][0]
-    staged.git("commit", "-q", "--allow-empty", "-m", "Revert v3", "-m", f"This reverts commit {p3}.")
+    allowed = trailers.reallow("prod", story.seen["v3"]).as_posix()
+    staged.git("rm", "-q", allowed)
+    staged.git("commit", "-q", "-m", "v3 is not re-allowed after all")
     try:
         assert f"withdrawn digest: {story.seen['v3'][:12]}" in _refused(staged).stderr
+        assert f"only a reviewed file {allowed}, added after that, allows it again" in _refused(staged).stderr
     finally:
         staged.git("reset", "-q", "--soft", "HEAD~1")
+        staged.git("restore", "--staged", "--worktree", "--source=HEAD", "--", allowed)
 
 
 def test_a_stale_source_commit_is_refused(staged: Project) -> None:
@@ -284,8 +292,9 @@ def test_a_config_only_change_is_a_re_render_commit(story: Story, tmp_path: Path
     assert "re-rendered prod" in done.stdout, done.stdout
     text = _message(project)
     assert text.startswith(f"deploy(prod): re-render {MODEL_NAME} {story.seen['v1'][:12]}")
-    found = trailers.parse(text)
-    assert found[trailers.RERENDER] == [story.seen["v1"]] and trailers.MODEL_SHA256 not in found
+    found = _trailers(project)
+    render = project.git("rev-parse", "HEAD:manifests/prod").stdout.strip()  # the tree id it leaves
+    assert found[trailers.RERENDER] == [render] and trailers.MODEL_SHA256 not in found
     assert _pinned(project).image.digest == "sha256:" + "a" * 64
     assert manifests(project) != before
     again = project.rollgate("promote", "--env", "prod")
@@ -296,7 +305,7 @@ def test_a_config_only_change_is_a_re_render_commit(story: Story, tmp_path: Path
 def test_two_clones_at_once_the_newer_source_wins(story: Story, tmp_path: Path) -> None:
     """Two merges, two promotion runs racing: the run of the older merge must refuse, whoever pushes first."""
     older = fork(story.project, tmp_path / "a")
-    commit_params(older, LINEAR_SOFT, "v3 again (merged first)")
+    back_to_v3(older, story.seen["v3"], "v3 again (merged first)")
     newer = Project(tmp_path / "b", older.env)
     shutil.copytree(older.path, newer.path, symlinks=True)
     source = commit_params(newer, OTHER, "another model (merged second)")

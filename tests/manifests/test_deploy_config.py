@@ -25,7 +25,8 @@ def test_shipped_configs_load() -> None:
 
 def test_every_field_to_set_is_marked() -> None:
     text = (ROOT / "configs/deploy/prod.yaml").read_text()
-    for key in ("namespace:", "host:", "repository:", "digest:", "repo_url:", "github_repo:", "prometheus_url:"):
+    keys = ("namespace:", "host:", "repository:", "digest:", "repo_url:", "github_repo:", "prometheus_url:", "name:")
+    for key in (*keys, "email:"):
         (line_no,) = [i for i, line in enumerate(text.splitlines()) if line.strip().startswith(key)]
         lines = text.splitlines()
         assert "ADOPT" in lines[line_no] or "ADOPT" in lines[line_no - 1], key
@@ -53,6 +54,8 @@ BAD = [
     ("string for a number", _with("analysis.samples", "5"), "analysis.samples"),
     ("bad namespace", _with("namespace", "Fraud_Prod"), "namespace"),
     ("a secret-looking key", _with("argocd.token", "ghp_x"), "argocd.token: unknown key"),
+    ("promotion email", _with("promotion.email", "rollgate-bot"), "promotion.email"),
+    ("promotion unknown key", _with("promotion.signing_key", "x"), "promotion.signing_key: unknown key"),
 ]
 
 

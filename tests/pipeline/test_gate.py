@@ -45,7 +45,8 @@ def _train_with(project: Project, params: dict[str, Any], message: str) -> verdi
 
 
 def pin_champion(project: Project, env: str = "prod") -> str:
-    """Write the release record for the model on disk and commit it like a promotion (trailers included)."""
+    """Write the release record for the model on disk and commit it like a promotion (trailers included,
+    as the promotion identity)."""
     meta = model_metadata.read(project.path / paths.MODEL_METADATA)
     lock = yaml.safe_load((project.path / "dvc.lock").read_text())
     (md5,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == str(paths.MODEL_ARTIFACT)]
@@ -59,7 +60,8 @@ def pin_champion(project: Project, env: str = "prod") -> str:
     release.write(project.path / paths.release_record(env), pinned)
     project.git("add", "-A")
     body = f"{trailers.ENV}: {env}\n{trailers.MODEL_SHA256}: {meta.sha256}\n{trailers.SOURCE_COMMIT}: {head}"
-    project.git("commit", "-q", "-m", f"deploy({env}): {meta.name} {meta.sha256[:12]}", "-m", body)
+    subject = f"deploy({env}): {meta.name} {meta.sha256[:12]}"
+    project.as_promotion_identity().git("commit", "-q", "-m", subject, "-m", body)
     return meta.sha256
 
 

@@ -63,6 +63,17 @@ def test_shipped_manifests_pass_check_manifests(clone: Project, schemas: Path) -
     assert "current" in done.stdout and "valid" in done.stdout, done.stdout
 
 
+@pytest.mark.example  # an adopter's history is anchored by `rollgate adopt`
+def test_main_since_its_trust_anchor_passes_check_changes(clone: Project) -> None:
+    """Every change to manifests/<env>/ since main's trust anchor is allowed (the example's history was
+    re-anchored with `rollgate re-anchor`, docs/delivery.md)."""
+    for env in config.environments(clone.path):
+        anchored = clone.git("log", "--first-parent", "--format=%H", "-1", "--", f"deploy-state/{env}/adopted.json")
+        assert anchored.stdout.strip(), f"main has no trust anchor for {env}: run `rollgate re-anchor`"
+        done = clone.rollgate("check-changes", "--base", f"{anchored.stdout.strip()}~1", check=False)
+        assert done.returncode == 0, done.stderr
+
+
 def test_make_help_lists_the_targets() -> None:
     done = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True)
     for target in (
@@ -77,6 +88,7 @@ def test_make_help_lists_the_targets() -> None:
         "manifests",
         "promote",
         "rollback",
+        "check-changes",
     ):
         assert f" {target} " in done.stdout, done.stdout
 
