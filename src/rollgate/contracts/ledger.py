@@ -110,7 +110,7 @@ def replay(env: str, identity: Identity, commits: list[Commit], digests: Mapping
         elif i == start:
             _restart(led, commit)
         else:
-            led.judged.append(Judged(commit, UNCHECKED, "before the trust anchor: not checked"))
+            led.judged.append(Judged(commit, UNCHECKED, "not checked (the trust anchor is later)"))
     return led
 
 
