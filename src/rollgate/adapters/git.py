@@ -14,12 +14,22 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.model_metadata import GitInfo
-from rollgate.contracts.trailers import Identity
 
 PUSH_ATTEMPTS = 3
+
+
+class Identity(Protocol):
+    """Who commits (`rollgate.contracts.trailers.Identity`; not imported, so the stages that read lineage
+    here do not depend on the trust rules)."""
+
+    @property
+    def verify_signatures(self) -> bool: ...
+
+    def git_env(self) -> dict[str, str]: ...
 
 
 class PushRejectedError(RollgateError):
