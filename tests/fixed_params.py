@@ -29,6 +29,7 @@ FIXED: dict[str, Any] = {
         },
         "logistic_regression": {"C": 1.0, "max_iter": 2000},
         "probe_rows": 512,
+        "threads": 2,
     },
     "evaluate": {
         "fpr_target": 0.01,
@@ -39,7 +40,6 @@ FIXED: dict[str, Any] = {
         "latency_repeats": 7,
     },
     "gate": {
-        "env": "prod",
         "primary_metric": "roc_auc",
         "rule": "superiority",
         "decision_margin": 0.0,

@@ -113,6 +113,7 @@ def _copy_template(dest: Path) -> None:
     """The parts of the template a project needs: the pipeline, the code it hashes, the deploy configs."""
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "configs", dest / "configs")
+    shutil.copytree(ROOT / "deploy-state", dest / "deploy-state")  # the trust anchors: checks start at the root
     for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
         shutil.copy2(ROOT / name, dest / name)
     for env in ("prod", "staging"):  # no champion yet: the gate applies only the floors

@@ -60,10 +60,15 @@ def _prepare(args: argparse.Namespace) -> None:
     prepare.run(args.root)
 
 
-def _train(args: argparse.Namespace) -> None:
+def _train(args: argparse.Namespace) -> int:
+    if args.verify:
+        from rollgate.pipeline import verify
+
+        return verify.train(args.root)
     from rollgate.pipeline import train
 
     train.run(args.root, track=not args.no_track)
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -75,9 +80,17 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _gate(args: argparse.Namespace) -> int:
     from rollgate.pipeline import gate
 
+    if args.verify:
+        from rollgate.pipeline import verify
+
+        return verify.gate(args.root, args.env, args.base)
+    if args.base is not None:
+        raise RollgateError("gate: --base REF goes with --verify")
     if args.check:
-        return gate.check(args.root)
-    gate.run(args.root, track=not args.no_track)
+        return gate.check(args.root, args.env)
+    if args.env is None:
+        raise RollgateError("gate: give --env ENV (DVC runs one gate per environment: `make repro`)")
+    gate.run(args.root, args.env, track=not args.no_track)
     return 0
 
 
@@ -300,7 +313,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _data_parser(sub)
 
-    stages: tuple[tuple[str, str, Callable[[argparse.Namespace], None]], ...] = (
+    stages: tuple[tuple[str, str, Callable[[argparse.Namespace], int | None]], ...] = (
         ("validate", "check the raw data against its contract", _validate),
         ("prepare", "time-based train / holdout split", _prepare),
         ("train", "fit the model, write models/, log to MLflow", _train),
@@ -310,13 +323,20 @@ def parser() -> argparse.ArgumentParser:
         stage = sub.add_parser(name, help=text)
         if name in ("train", "evaluate"):
             stage.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+        if name == "train":
+            stage.add_argument(
+                "--verify", action="store_true", help="retrain without any cache; fail unless the bytes match"
+            )
         stage.set_defaults(func=func)
 
     repro = sub.add_parser("repro", help="`make repro`: dvc pull --allow-missing, then dvc repro; refusals say why")
     repro.set_defaults(func=_repro)
 
-    gate = sub.add_parser("gate", help="judge the challenger against the champion; writes gate.json")
-    gate.add_argument("--check", action="store_true", help="exit non-zero unless gate.json allows deployment")
+    gate = sub.add_parser("gate", help="judge the challenger against ENV's champion; writes gates/ENV.json")
+    gate.add_argument("--env", help="the environment (a configs/deploy/ENV.yaml); --check: default every one")
+    gate.add_argument("--check", action="store_true", help="exit non-zero unless each verdict allows deployment")
+    gate.add_argument("--verify", action="store_true", help="recompute each verdict; fail naming any differing field")
+    gate.add_argument("--base", help="with --verify: judge by the gate policy of this commit (e.g. the merge base)")
     gate.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     gate.set_defaults(func=_gate)
 

@@ -91,6 +91,8 @@ class TrainParams(_Section):
     logistic_regression: LogisticRegressionParams
     # Rows scored to fingerprint the model's predictions: same fingerprint, same behaviour.
     probe_rows: Annotated[int, Field(ge=16, le=100_000)]
+    # Threads training uses, whatever the machine: the fitted bytes depend on the count (model/threads.py).
+    threads: Annotated[int, Field(ge=1, le=256)]
 
 
 class EvaluateParams(_Section):
@@ -133,7 +135,6 @@ class OperatingPointPolicy(_Section):
 class GateParams(_Section):
     """The gate's policy: every number the decision uses, validated for consistency."""
 
-    env: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
     primary_metric: Literal["roc_auc", "average_precision"]
     rule: Literal["superiority", "non_inferiority"]
     decision_margin: Annotated[float, Field(ge=0.0, le=0.5)]

@@ -84,7 +84,7 @@ def data(files: Files) -> holdout.Holdout:
 def policy(min_effect: float) -> GateParams:
     return GateParams.model_validate(
         {
-            "env": "prod", "primary_metric": "roc_auc", "rule": "superiority", "decision_margin": 0.0,
+            "primary_metric": "roc_auc", "rule": "superiority", "decision_margin": 0.0,
             "margin": 0.01, "min_effect": min_effect, "confidence": 0.975, "resamples": 100, "seed": 1,
             "floors": {"roc_auc": 0.6},
             "segments": {"columns": ["region"], "min_size": 200, "min_positives": 10, "tolerance": 0.02},

@@ -33,7 +33,7 @@ def story(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> St
     seen["v1"] = sha_on_disk(project)
     seen["S1"] = head(project)
     seen["v1_in_remote_before_P1"] = remote_object(project, model_md5(project)).exists()
-    promote_step(project, story, "P1")  # dvc.lock and gate.json are carried by the promotion commit
+    promote_step(project, story, "P1")  # dvc.lock and gates/ are carried by the promotion commit
     seen["S2"] = commit_params(project, LINEAR, "logistic regression")
     seen["v2_verdict"], _ = repro(project)
     seen["v2"] = sha_on_disk(project)
@@ -47,9 +47,9 @@ def story(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> St
     seen["withdrawn_verdict"], seen["withdrawn_repro"] = repro(project)
     promote_step(project, story, "withdrawn")
     # A verdict gated before the rollback landed (a stale CI run) says `promote` for v2: refused too.
-    verdict.write(project.path / paths.GATE_VERDICT, seen["v2_verdict"])
+    verdict.write(project.path / paths.gate_verdict("prod"), seen["v2_verdict"])
     promote_step(project, story, "replayed")
-    verdict.write(project.path / paths.GATE_VERDICT, seen["withdrawn_verdict"])
+    verdict.write(project.path / paths.gate_verdict("prod"), seen["withdrawn_verdict"])
     seen["S2_reverted"] = revert(project, seen["S2"])
     seen["same_verdict"], _ = repro(project)
     promote_step(project, story, "same")

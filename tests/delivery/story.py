@@ -76,7 +76,7 @@ def state(project: Project) -> tuple[str, str]:
 
 def repro(project: Project) -> tuple[verdict.Verdict, str]:
     out = project.dvc(*REPRO).stdout
-    return verdict.read(project.path / paths.GATE_VERDICT), out
+    return verdict.read(project.path / paths.gate_verdict("prod")), out
 
 
 def commit_params(project: Project, params: dict[str, Any], message: str) -> str:

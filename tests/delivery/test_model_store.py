@@ -126,9 +126,9 @@ def test_a_fresh_clone_gate_fetches_the_champion_from_the_remote(story: Story, t
     shutil.rmtree(clone.path / ".dvc" / "cache")  # no cache folder at all: the champion comes from the remote
     champion = _pinned(clone, "HEAD").model
     assert champion.sha256 != sha_on_disk(clone)
-    done = clone.rollgate("gate", "--no-track", check=False)
+    done = clone.rollgate("gate", "--env", "prod", "--no-track", check=False)
     assert done.returncode == 0, done.stderr
-    judged = verdict.read(clone.path / paths.GATE_VERDICT)
+    judged = verdict.read(clone.path / paths.gate_verdict("prod"))
     assert (judged.champion or {}).get("sha256") == champion.sha256 and judged.verdict == "rollback"
     cached = clone.path / ".dvc" / "cache" / "files" / "md5" / champion.dvc_md5[:2] / champion.dvc_md5[2:]
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == champion.sha256

@@ -58,7 +58,7 @@ def test_a_config_change_shows_the_re_render(story: Story, tmp_path: Path) -> No
 
 def test_a_rejected_model_changes_nothing(story: Story, tmp_path: Path) -> None:
     project = fork(story.project, tmp_path)
-    verdict.write(project.path / paths.GATE_VERDICT, story.seen["withdrawn_verdict"])
+    verdict.write(project.path / paths.gate_verdict("prod"), story.seen["withdrawn_verdict"])
     assert preview.manifest_diff(project.path, "prod") == ""
 
 

@@ -58,8 +58,8 @@ def test_first_promotion_commits_manifests_lock_and_verdict(story: Story) -> Non
     assert _message(project, sha).startswith(f"deploy(prod): {MODEL_NAME} {seen['v1'][:12]}\n\n")
     assert project.git("rev-parse", f"{sha}~1").stdout.strip() == seen["S1"]  # the source commit is its parent
     touched = set(project.git("show", "--name-only", "--format=", sha).stdout.split())
-    assert "dvc.lock" in touched and "gate.json" in touched
-    outputs = ("dvc.lock", "gate.json")  # and the .gitignore files DVC writes for its outputs
+    assert "dvc.lock" in touched and "gates/prod.json" in touched
+    outputs = ("dvc.lock", "gates/prod.json", "gates/staging.json")  # and the .gitignore files DVC writes
     assert all(p.startswith("manifests/prod/") or p in outputs or p.endswith("/.gitignore") for p in touched)
     found = _trailers(project, sha)
     assert found[trailers.ENV] == ["prod"]
@@ -88,7 +88,7 @@ def test_second_promotion_judged_against_the_first_and_main_stays_consistent(sto
 def test_a_reject_verdict_commits_nothing(story: Story) -> None:
     refused = story.seen["withdrawn"]
     assert story.seen["withdrawn_verdict"].verdict == "reject"
-    assert "Running stage 'gate'" in story.seen["withdrawn_repro"], "the gate must judge afresh, not replay"
+    assert "Running stage 'gate@prod'" in story.seen["withdrawn_repro"], "the gate must judge afresh, not replay"
     assert refused["done"].returncode == 1
     assert "verdict 'reject' does not allow deployment" in refused["done"].stderr
     assert "withdrawn" in refused["done"].stderr
@@ -196,12 +196,12 @@ def _edit_json(path: Path, **changes: Any) -> bytes:
     ("field", "value", "error"),
     [
         ("verdict", "reject", "verdict 'reject' does not allow deployment"),
-        ("challenger__sha256", "0" * 64, "digest mismatch: gate.json judged 000000000000"),
-        ("env", "staging", "judged the model for 'staging', not 'prod'"),
+        ("challenger__sha256", "0" * 64, "digest mismatch: gates/prod.json judged 000000000000"),
+        ("env", "staging", "gates/prod.json is the verdict for 'staging', not 'prod'"),
     ],
 )
 def test_a_bad_verdict_is_refused(staged: Project, field: str, value: str, error: str) -> None:
-    gate = staged.path / paths.GATE_VERDICT
+    gate = staged.path / paths.gate_verdict("prod")
     saved = _edit_json(gate, **{field: value})
     try:
         assert error in _refused(staged).stderr
@@ -210,11 +210,11 @@ def test_a_bad_verdict_is_refused(staged: Project, field: str, value: str, error
 
 
 def test_a_missing_verdict_is_refused(staged: Project) -> None:
-    gate = staged.path / paths.GATE_VERDICT
+    gate = staged.path / paths.gate_verdict("prod")
     saved = gate.read_bytes()
     gate.unlink()
     try:
-        assert "gate.json: missing" in _refused(staged).stderr
+        assert "gates/prod.json: missing" in _refused(staged).stderr
     finally:
         gate.write_bytes(saved)
 

@@ -36,7 +36,9 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
         "nothing ran: these exact inputs were built before",
         "tracking",
         "gate        promote in prod (no champion yet: floors only)",
+        "gate        promote in staging (no champion yet: floors only)",
         "delivery preview for prod (rendered into a temporary directory; manifests/ untouched):",
+        "delivery preview for staging (rendered into a temporary directory; manifests/ untouched):",
         f"merging would commit {_rendered_files()} files",
         f"+++ b/manifests/prod/{APP}-analysistemplate.yaml",
         "more lines",
@@ -62,6 +64,7 @@ def test_demo_of_a_committed_params_change_trains_gates_and_previews(reproduced:
         out = reproduced.rollgate("--root", str(reproduced.path), "demo").stdout
     finally:
         reproduced.git("reset", "-q", "--hard", "HEAD~1")
-    assert "train     ran" in out and "evaluate  ran" in out and "gate      ran" in out, out
+    for stage in ("train", "evaluate", "gate@prod", "gate@staging"):
+        assert f"{stage:<12} ran" in out, out
     assert re.search(r"tracking    MLflow run [0-9a-f]{32} in ", out), out
     assert "delivery preview for prod" in out and "rollout plan:" in out

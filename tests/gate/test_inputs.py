@@ -33,7 +33,7 @@ def test_a_champion_whose_features_the_holdout_lacks_is_an_explicit_reject() -> 
     policy = fixed_params.gate(segments={"columns": ["channel"]})
 
     past = History(frozenset(), frozenset())
-    inputs = gather(challenger, champion, holdout=holdout, y=y, past=past, policy=policy, fpr=0.01)
+    inputs = gather(challenger, champion, env="prod", holdout=holdout, y=y, past=past, policy=policy, fpr=0.01)
     verdict = decide(inputs, policy)
 
     assert verdict.verdict == "reject"
@@ -71,7 +71,7 @@ def test_the_threshold_a_release_ships_is_judged_against_the_champions(
     challenger = Candidate(chall_model, "b" * 64, contract)
     policy = fixed_params.gate(segments={"columns": ["channel"]}, rule="non_inferiority", margin=0.05)
 
-    inputs = gather(challenger, champion, holdout=holdout, y=y, past=History(frozenset(), frozenset()),
+    inputs = gather(challenger, champion, env="prod", holdout=holdout, y=y, past=History(frozenset(), frozenset()),
                     policy=policy, fpr=challenger_fpr)  # fmt: skip
     verdict = decide(inputs, policy)
 
@@ -87,7 +87,7 @@ def test_a_champion_without_a_shipped_threshold_is_a_problem() -> None:
     champion = Candidate(model, "a" * 64, contract, {"roc_auc": 0.9})  # no threshold
     policy = fixed_params.gate(segments={"columns": ["channel"]})
     past = History(frozenset(), frozenset())
-    inputs = gather(Candidate(model, "b" * 64, contract), champion, holdout=holdout, y=y, past=past, policy=policy,
-                    fpr=0.01)  # fmt: skip
+    challenger = Candidate(model, "b" * 64, contract)
+    inputs = gather(challenger, champion, env="prod", holdout=holdout, y=y, past=past, policy=policy, fpr=0.01)
     assert decide(inputs, policy).verdict == "reject"
     assert "operating point: no threshold for the champion" in " ".join(inputs.problems)

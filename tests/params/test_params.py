@@ -233,7 +233,7 @@ BAD_INPUTS: list[Any] = [
     ),
     pytest.param({"gate": {"confidence": 0.4}}, "gate.confidence", "greater than 0.5", id="gate-confidence-low"),
     pytest.param({"gate": {"latency": {"budget_ratio": 0.5}}}, "gate.latency.budget_ratio", "", id="gate-budget"),
-    pytest.param({"gate": {"env": "Prod!"}}, "gate.env", "match pattern", id="gate-env-pattern"),
+    pytest.param({"gate": {"env": "prod"}}, "gate.env", "unknown key", id="gate-env-left"),
     pytest.param([{"prepare": {}}], "top level", "top level must be a mapping, got list", id="top-level-list"),
     pytest.param("just text", "top level", "top level must be a mapping, got str", id="top-level-scalar"),
 ]

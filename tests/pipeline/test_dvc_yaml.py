@@ -5,6 +5,7 @@ without editing dvc.yaml — and its outputs are the paths the contracts module 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Any
 
 import grimp
 import pytest
@@ -20,6 +21,12 @@ STAGES = ["validate", "prepare", "train", "evaluate", "gate"]
 DATA = "src/rollgate/data"
 
 
+def _stage(name: str) -> dict[str, Any]:
+    """A stage's definition; the gate's is the `do` of its per-environment `foreach`."""
+    stage = PIPELINE["stages"][name]
+    return stage["do"] if "foreach" in stage else stage
+
+
 def _module_file(module: str) -> str:
     rel = PurePosixPath("src", *module.split("."))
     return str(rel / "__init__.py") if (ROOT / rel).is_dir() else f"{rel}.py"
@@ -32,8 +39,15 @@ def graph() -> grimp.ImportGraph:
 
 def test_stages_in_order() -> None:
     assert list(PIPELINE["stages"]) == STAGES
-    for name in STAGES:
+    for name in STAGES[:-1]:
         assert PIPELINE["stages"][name]["cmd"] == f"rollgate {name}"
+    assert _stage("gate")["cmd"] == "rollgate gate --env ${item}"
+
+
+def test_one_gate_per_configured_environment() -> None:
+    """The gate's foreach lists exactly the environments of configs/deploy/ (an adopter adding one must
+    add it there too: this says so)."""
+    assert PIPELINE["stages"]["gate"]["foreach"] == paths.environments(ROOT)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -44,7 +58,7 @@ def test_code_deps_are_exactly_the_imported_modules(graph: grimp.ImportGraph, st
     expected -= {_module_file(m) for m in imported if (ROOT / "src" / m.replace(".", "/")).is_dir()}
     if any(e.startswith(f"{DATA}/") for e in expected):
         expected = {e for e in expected if not e.startswith(f"{DATA}/")} | {DATA}
-    declared = {d for d in PIPELINE["stages"][stage]["deps"] if d.endswith(".py") or d == DATA}
+    declared = {d for d in _stage(stage)["deps"] if d.endswith(".py") or d == DATA}
     assert declared == expected
 
 
@@ -54,7 +68,7 @@ def test_the_dataset_folder_dep_ignores_bytecode() -> None:
 
 
 def _outs(stage: str) -> set[str]:
-    entries = PIPELINE["stages"][stage].get("outs", []) + PIPELINE["stages"][stage].get("metrics", [])
+    entries = _stage(stage).get("outs", []) + _stage(stage).get("metrics", [])
     return {next(iter(e)) if isinstance(e, dict) else e for e in entries}
 
 
@@ -73,7 +87,7 @@ def test_outputs_are_the_contract_paths() -> None:
             paths.PLOT_CONFUSION,
         )
     }
-    assert _outs("gate") == {str(paths.GATE_VERDICT)}
+    assert _outs("gate") == {str(paths.gate_verdict("${item}"))}
     assert str(paths.VALIDATION_REPORT) not in str(PIPELINE), "the failure report must not be a DVC output"
 
 
@@ -82,20 +96,18 @@ def test_top_level_metrics_and_plots() -> None:
         str(paths.VALIDATE_METRICS),
         str(paths.EVALUATE_METRICS),
         str(paths.SEGMENT_METRICS),
-        str(paths.GATE_VERDICT),
-    }
+    }  # the gates' verdicts are metrics of their stages
     plotted = {next(iter(p)) for p in PIPELINE["plots"]}
     assert plotted == {str(p) for p in (paths.PLOT_ROC, paths.PLOT_PR, paths.PLOT_CALIBRATION, paths.PLOT_CONFUSION)}
 
 
 def test_gate_depends_on_the_champion_record() -> None:
     """The champion is an input: DVC re-runs the gate when the release record changes, and only then."""
-    deps = PIPELINE["stages"]["gate"]["deps"]
-    assert str(paths.release_record("${gate.env}")) in deps
+    assert str(paths.release_record("${item}")) in _stage("gate")["deps"]
 
 
 def test_the_gate_is_never_replayed_from_the_run_cache() -> None:
     """Withdrawn digests come from git history, not from a DVC dependency: a persistent output keeps
     DVC from saving or restoring run-cache entries for the gate, so it always judges afresh."""
-    (entry,) = PIPELINE["stages"]["gate"]["metrics"]
-    assert entry[str(paths.GATE_VERDICT)]["persist"] is True
+    (entry,) = _stage("gate")["metrics"]
+    assert entry[str(paths.gate_verdict("${item}"))]["persist"] is True

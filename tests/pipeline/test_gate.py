@@ -33,7 +33,7 @@ BOOSTED = tiny_params(gate=GATE)
 
 def _repro(project: Project) -> verdict.Verdict:
     project.dvc("repro", "-q", "--single-item", "dvc.yaml")
-    return verdict.read(project.path / paths.GATE_VERDICT)
+    return verdict.read(project.path / paths.gate_verdict("prod"))
 
 
 def _train_with(project: Project, params: dict[str, Any], message: str) -> verdict.Verdict:
@@ -74,12 +74,14 @@ def history(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> 
     seen["first"] = _train_with(project, STUMP, "stump")
     seen["stump"] = pin_champion(project)
     seen["same"] = _repro(project)
-    seen["same_check"] = project.rollgate("gate", "--check", check=False)
+    seen["same_check"] = project.rollgate("gate", "--check", "--env", "prod", check=False)
     seen["better"] = _train_with(project, LINEAR, "logistic regression")
-    seen["better_check"] = project.rollgate("gate", "--check", check=False)
+    seen["better_check"] = project.rollgate("gate", "--check", "--env", "prod", check=False)
     seen["linear"] = pin_champion(project)
     seen["worse"] = _train_with(project, BOOSTED, "25 boosting iterations")
-    seen["worse_check"] = project.rollgate("gate", "--check", check=False)
+    seen["worse_check"] = project.rollgate("gate", "--check", "--env", "prod", check=False)
+    seen["worse_staging"] = verdict.read(project.path / paths.gate_verdict("staging"))
+    seen["worse_every_check"] = project.rollgate("gate", "--check", check=False)
     seen["rollback"] = _train_with(project, STUMP, "back to the stump")
     return seen
 
@@ -117,6 +119,27 @@ def test_a_challenger_not_significantly_better_is_rejected(history: dict[str, An
     assert check.returncode == 1 and "FAIL improvement" in check.stdout
 
 
+def test_each_environment_is_judged_against_its_own_champion(history: dict[str, Any]) -> None:
+    """Only prod pins a champion here: staging's verdict for the same challenger is a first deployment,
+    and `gate --check` (every environment) fails because prod's does."""
+    staging = history["worse_staging"]
+    assert staging.env == "staging" and staging.verdict == "promote" and staging.champion is None
+    assert staging.challenger["sha256"] == history["worse"].challenger["sha256"]
+    check = history["worse_every_check"]
+    assert check.returncode == 1, check.stdout
+    assert "gate (staging): promote" in check.stdout and "gate (prod): reject" in check.stdout
+    assert "not deployable to prod" in check.stdout
+
+
+def test_the_gate_needs_a_configured_environment(history: dict[str, Any]) -> None:
+    project: Project = history["project"]
+    unknown = project.rollgate("gate", "--env", "qa", "--no-track", check=False)
+    assert unknown.returncode == 1 and "no configs/deploy/qa.yaml (environments: prod, staging)" in unknown.stderr
+    bare = project.rollgate("gate", "--no-track", check=False)
+    assert bare.returncode == 1 and "give --env ENV" in bare.stderr
+    assert project.rollgate("gate", "--check", "--env", "qa", check=False).returncode == 1
+
+
 def test_a_model_the_env_ran_before_is_a_rollback(history: dict[str, Any]) -> None:
     back = history["rollback"]
     assert back.verdict == "rollback", back.failed
@@ -140,7 +163,7 @@ def _gate_with_record(project: Project, text: str | None) -> Any:
             target.unlink()
         else:
             target.write_text(text)
-        return project.rollgate("gate", "--no-track", check=False)
+        return project.rollgate("gate", "--env", "prod", "--no-track", check=False)
     finally:
         target.write_text(saved)
 
@@ -163,7 +186,7 @@ def _record_with(project: Project, **model: str) -> str:
 )
 def test_a_bad_champion_is_a_clear_error(history: dict[str, Any], case: str, message: str) -> None:
     project: Project = history["project"]
-    before = (project.path / paths.GATE_VERDICT).read_bytes()
+    before = (project.path / paths.gate_verdict("prod")).read_bytes()
     text = {
         "missing": None,
         "not json": "{ not json",
@@ -174,7 +197,7 @@ def test_a_bad_champion_is_a_clear_error(history: dict[str, Any], case: str, mes
     done = _gate_with_record(project, text)
     assert done.returncode != 0
     assert message in done.stderr
-    assert (project.path / paths.GATE_VERDICT).read_bytes() == before  # nothing half-written
+    assert (project.path / paths.gate_verdict("prod")).read_bytes() == before  # nothing half-written
 
 
 def test_a_one_class_holdout_is_an_explicit_reject(history: dict[str, Any]) -> None:
@@ -185,11 +208,11 @@ def test_a_one_class_holdout_is_an_explicit_reject(history: dict[str, Any]) -> N
     try:
         holdout.unlink()  # a DVC-cached output is read-only (hardlinked or copied): replace it
         frame[frame[DATASET.label] == 0].to_parquet(holdout)
-        done = project.rollgate("gate", "--no-track", check=False)
-        result = verdict.read(project.path / paths.GATE_VERDICT)
+        done = project.rollgate("gate", "--env", "prod", "--no-track", check=False)
+        result = verdict.read(project.path / paths.gate_verdict("prod"))
     finally:
         project.dvc("checkout", "-q", "--force")
-        project.git("checkout", "--", str(paths.GATE_VERDICT))
+        project.git("checkout", "--", str(paths.gate_verdict("prod")))
     assert done.returncode == 0, done.stderr  # a verdict, not a crash
     assert result.verdict == "reject"
     assert "evidence" in _failed(result)

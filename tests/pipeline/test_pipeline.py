@@ -25,7 +25,7 @@ def _sha(path: Path) -> str:
 @pytest.mark.example  # the shipped example's columns
 def test_outputs_lock_and_metadata(reproduced: Project) -> None:
     lock = yaml.safe_load((reproduced.path / "dvc.lock").read_text())
-    assert list(lock["stages"]) == ["validate", "prepare", "train", "evaluate", "gate"]
+    assert list(lock["stages"]) == ["validate", "prepare", "train", "evaluate", "gate@prod", "gate@staging"]
     meta = model_metadata.read(reproduced.path / "models/model.json")
     assert meta.sha256 == _sha(reproduced.path / "models/model.skops")
     trained_at = reproduced.git("rev-parse", "HEAD~1").stdout.strip()

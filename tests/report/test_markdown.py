@@ -19,9 +19,9 @@ from tests.gate.examples import FEATURES, GOOD, NEW, OLD
 pytestmark = pytest.mark.unit
 
 
-def _gate(**over: Any) -> dict[str, Any]:
+def _gate(env: str = "prod", **over: Any) -> dict[str, Any]:
     inputs = GateInputs(
-        env="prod",
+        env=env,
         challenger=ModelEvidence(NEW, dict(GOOD), FEATURES),
         champion=ModelEvidence(OLD, {**GOOD, "roc_auc": 0.88}, FEATURES),
         comparison=Difference(0.88, 0.90, 0.02, 0.004, 0.036, 0.01, "delong", (0.87, 0.89), (0.89, 0.91)),
@@ -62,29 +62,33 @@ DIFF = markdown.DataDiff(
 
 
 def _render(**over: Any) -> str:
-    base = {"base": "origin/main", "validation": PASSED, "params": (), "data": None, "gate": _gate()}
+    base = {"base": "origin/main", "validation": PASSED, "params": (), "data": None, "gates": (_gate(),)}
+    if "gate" in over:
+        over["gates"] = (over.pop("gate"),)
     return markdown.render(markdown.Inputs(**{**base, **over}))
 
 
 def test_sections_in_order_under_the_sticky_marker() -> None:
     text = _render(plots=(("ROC", "reports/plots/roc.json"),))
     assert text.startswith(markdown.MARKER + "\n")
-    heads = [line for line in text.splitlines() if line.startswith("### ")]
-    assert [h.split("**")[0].removeprefix("### ").removeprefix("❌ ").strip() for h in heads] == [
-        "Gate verdict:",
+    heads = [line for line in text.splitlines() if line.startswith("###")]
+    assert [h.split("**")[0].lstrip("#").removeprefix(" ❌ ").strip() for h in heads] == [
         "Data validation",
         "Params",
         "Data",
+        "`prod`",
+        "Gate verdict:",
         "Champion vs challenger",
         "Segments",
         "Plots",
     ]
+    assert "- ❌ `prod`: **reject**" in text
     assert "- [ROC](reports/plots/roc.json)" in text
 
 
 def test_every_failed_reason_is_listed() -> None:
     text = _render()
-    assert "### ❌ Gate verdict: **reject** (`prod`)" in text
+    assert "#### ❌ Gate verdict: **reject**" in text
     assert "- ❌ **segment.channel=online**:" in text
     assert "- ✅ **improvement**:" in text
     assert "- ✅ **latency**: predict time per row 1.20x" in text
@@ -115,7 +119,7 @@ def test_no_champion() -> None:
     text = _render(gate=_gate(champion=None, comparison=None, segments=(), latency=None))
     assert "No champion in `prod` yet" in text
     assert "| roc_auc | — | 0.9000 |" in text
-    assert "### ✅ Gate verdict: **promote**" in text
+    assert "#### ✅ Gate verdict: **promote**" in text
 
 
 def test_validation_failures_as_a_table() -> None:
@@ -139,9 +143,20 @@ def test_data_diff_and_shift() -> None:
 
 
 def test_manifest_diff_is_folded() -> None:
-    text = _render(manifests="-  sha256: aaa\n+  sha256: bbb\n")
+    text = _render(manifests={"prod": "-  sha256: aaa\n+  sha256: bbb\n"})
     assert "<details><summary>diff</summary>" in text and "+  sha256: bbb" in text
     assert "Manifests" not in _render()
+    assert "(no change)" in _render(manifests={"prod": ""})
+
+
+def test_one_part_per_environment_each_against_its_own_champion() -> None:
+    staging = _gate("staging", champion=None, comparison=None, segments=(), latency=None, operating=None)
+    text = _render(gates=(_gate(), staging), manifests={"staging": "+  sha256: bbb\n"})
+    assert "against `prod`, `staging`" in text
+    assert "- ❌ `prod`: **reject**" in text and "- ✅ `staging`: **promote**" in text
+    prod_part, staging_part = text.split("### `prod`")[1].split("### `staging`")
+    assert "#### ❌ Gate verdict: **reject**" in prod_part and "Manifests" not in prod_part
+    assert "No champion in `staging` yet" in staging_part and "+  sha256: bbb" in staging_part
 
 
 def test_nan_metrics_render_as_not_available() -> None:

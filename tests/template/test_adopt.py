@@ -103,7 +103,7 @@ def _template(base: Path) -> Project:
     project = Project(work, {**env, "PYTHONPATH": str(work / "src")})
     project.git("checkout", "-q", "-b", "main")
     shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("configs", "manifests"):
+    for name in ("configs", "manifests", "deploy-state"):
         shutil.copytree(ROOT / name, work / name)
     for name in ("dvc.yaml", ".gitignore", ".dvcignore", "params.yaml"):
         shutil.copy2(ROOT / name, work / name)
@@ -161,10 +161,11 @@ def test_a_second_dataset_adopts_through_the_documented_steps(tmp_path: Path) ->
     # Not reset yet: the example's champion cannot be scored on these columns: an explicit reject.
     started = time.perf_counter()
     project.dvc("repro", "-q", "--single-item", "dvc.yaml")
-    verdict = json.loads((project.path / "gate.json").read_text())
-    assert verdict["verdict"] == "reject"
-    problems = " ".join(r["message"] for r in verdict["reasons"] if not r["passed"])
-    assert "holdout lacks its input features" in problems and "rollgate adopt" in problems
+    for env in ("staging", "prod"):  # each environment's champion is the example's
+        verdict = json.loads((project.path / f"gates/{env}.json").read_text())
+        assert verdict["verdict"] == "reject"
+        problems = " ".join(r["message"] for r in verdict["reasons"] if not r["passed"])
+        assert "holdout lacks its input features" in problems and "rollgate adopt" in problems
     assert project.rollgate("gate", "--check", check=False).returncode == 1
     _timed(steps, "make repro (champion is the example's)", started)
 
@@ -177,7 +178,9 @@ def test_a_second_dataset_adopts_through_the_documented_steps(tmp_path: Path) ->
         assert (project.path / f"deploy-state/{env}/adopted.json").is_file()
     assert "churn-model" in (project.path / "manifests/argocd/rollgate-applicationset.yaml").read_text()
     project.dvc("repro", "-q", "--single-item", "dvc.yaml")
-    assert json.loads((project.path / "gate.json").read_text())["verdict"] == "promote"
+    assert all(
+        json.loads((project.path / f"gates/{e}.json").read_text())["verdict"] == "promote" for e in ("staging", "prod")
+    )
     project.rollgate("gate", "--check")
     project.dvc("push", "-q")
     project.commit("adopt: start from no model, our customers")

@@ -34,11 +34,16 @@ PLOT_PR = PLOTS_DIR / "precision_recall.json"
 PLOT_CALIBRATION = PLOTS_DIR / "calibration.json"
 PLOT_CONFUSION = PLOTS_DIR / "confusion.json"
 
-# gate: the verdict, a DVC metric kept in git (promotion commits carry it)
-GATE_VERDICT = P("gate.json")
+# gate: one verdict per environment, each a DVC metric kept in git (promotion commits carry it)
+GATES_DIR = P("gates")
 
 # deployment: one config per environment; the environments are exactly these files
 DEPLOY_CONFIGS = P("configs/deploy")
+
+
+def gate_verdict(env: str) -> P:
+    """The gate's verdict for an environment: the model on disk judged against that env's champion."""
+    return GATES_DIR / f"{env}.json"
 
 
 def release_record(env: str) -> P:

@@ -87,7 +87,7 @@ def _commit(root: Path, ready: Ready, staged: Path, text: str) -> str:
         shutil.rmtree(target)
     shutil.copytree(staged, target)
     # The new release record becomes the gate's recorded input: a no-op `dvc repro` then runs nothing.
-    dvc.commit_stage(root, "gate")
+    dvc.commit_stage(root, f"gate@{env}")
     carried = [preconditions.DVC_LOCK, *ready.carried, *ready.added]
     # As the promotion identity: only its promotion commits count (rollgate.adapters.trust).
     return git.commit(root, [target.relative_to(root).as_posix(), *carried], text, identity.load(root, env))

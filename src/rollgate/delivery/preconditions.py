@@ -21,8 +21,9 @@ from rollgate.delivery.record import Candidate
 from rollgate.model import artifact
 
 DVC_LOCK = str(dvc.LOCK)
-# What `dvc repro` writes that git tracks: the promotion commit carries these when they changed.
-PIPELINE_FILES = frozenset({DVC_LOCK, str(paths.GATE_VERDICT)})
+# What `dvc repro` writes that git tracks: the promotion commit carries these when they changed
+# (and every environment's verdict, under paths.GATES_DIR).
+PIPELINE_FILES = frozenset({DVC_LOCK})
 PIPELINE_DIRS = (str(paths.EVALUATE_METRICS.parent), str(paths.MODEL_ARTIFACT.parent), str(paths.PREPARED_DIR.parent))
 
 
@@ -42,7 +43,7 @@ class Ready:
 
 
 def _pipeline_output(path: str) -> bool:
-    if path in PIPELINE_FILES or path.startswith(f"{paths.EVALUATE_METRICS.parent}/"):
+    if path in PIPELINE_FILES or path.startswith((f"{paths.EVALUATE_METRICS.parent}/", f"{paths.GATES_DIR}/")):
         return True
     name = PurePosixPath(path)
     return name.name == ".gitignore" and name.parts[0] in PIPELINE_DIRS  # DVC lists its outputs there
@@ -56,19 +57,19 @@ def work_tree(root: Path) -> tuple[str, ...]:
         shown = ", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
         raise RollgateError(
             f"the work tree has changes beyond the pipeline's outputs ({shown}): commit or remove them first; "
-            f"a promotion commit carries only manifests/ and {', '.join(sorted(PIPELINE_FILES))}, reports/"
+            f"a promotion commit carries only manifests/ and {', '.join(sorted(PIPELINE_FILES))}, "
+            f"{paths.GATES_DIR}/, reports/"
         )
     return tuple(sorted(path for _, path in changes))
 
 
 def _verdict(root: Path, env: str) -> Verdict:
-    if not (root / paths.GATE_VERDICT).exists():
-        raise ContractError(f"{paths.GATE_VERDICT}: missing: run the pipeline (`make repro`) before promoting")
-    found = verdict.read(root / paths.GATE_VERDICT)
+    path = paths.gate_verdict(env)
+    if not (root / path).exists():
+        raise ContractError(f"{path}: missing: run the pipeline (`make repro`) before promoting to {env}")
+    found = verdict.read(root / path)
     if found.env != env:
-        raise RollgateError(
-            f"{paths.GATE_VERDICT} judged the model for {found.env!r}, not {env!r}: set gate.env and re-run the gate"
-        )
+        raise RollgateError(f"{path} is the verdict for {found.env!r}, not {env!r}: re-run the gate (`make repro`)")
     return found
 
 
@@ -91,7 +92,7 @@ def _judged(found: Verdict, meta: ModelMetadata) -> None:
     judged = found.challenger.get("sha256")
     if judged != meta.sha256:
         raise RollgateError(
-            f"digest mismatch: {paths.GATE_VERDICT} judged {str(judged)[:12]}, but the model on disk is "
+            f"digest mismatch: {paths.gate_verdict(found.env)} judged {str(judged)[:12]}, but the model on disk is "
             f"{meta.sha256[:12]}: re-run the gate (`make repro`)"
         )
 
@@ -104,7 +105,7 @@ def _deployable(found: Verdict, pinned: Release | None) -> None:
     current = pinned.model.sha256 if pinned else None
     if against != current:
         raise RollgateError(
-            f"{paths.GATE_VERDICT} judged the model against {str(against)[:12]}, but "
+            f"{paths.gate_verdict(found.env)} judged the model against {str(against)[:12]}, but "
             f"{paths.release_record(found.env)} pins {str(current)[:12]}: re-run the gate (`make repro`)"
         )
 

@@ -46,7 +46,7 @@ def manifest_diff(root: Path, env: str) -> str:
     right after its promotion) is re-rendered with today's configs, as `rollgate promote` does; any
     other model allowed by the gate gets the record promotion would write for it.
     """
-    found = verdict.read(root / paths.GATE_VERDICT)
+    found = verdict.read(root / paths.gate_verdict(env))
     if found.verdict == "reject":
         return ""
     cfg = load_deploy_config(root, env)

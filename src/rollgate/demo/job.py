@@ -20,10 +20,10 @@ from rollgate.adapters import dvc_cli, git
 from rollgate.adapters.tracking import tracking_uri
 from rollgate.contracts import paths
 from rollgate.contracts.errors import RollgateError
-from rollgate.demo import summary
+from rollgate.demo import summary, trained
 
-WORKSPACE = Path(".demo/workspace")
-STAGES = ("validate", "prepare", "train", "evaluate", "gate")
+WORKSPACE = trained.DEMO_WORKSPACE
+STAGES = ("validate", "prepare", "train", "evaluate")  # then one gate per environment: gate@<env>
 
 
 def _env(root: Path) -> dict[str, str]:
@@ -65,9 +65,10 @@ def run(root: Path) -> None:
             dvc_cli.cli(work, "checkout", "--quiet", env=env)  # a failed stage leaves the previous outputs
         raise
     print(f"  2. dvc repro --pull --single-item dvc.yaml ({took:.1f} s)")
-    for stage in STAGES:
-        print(f"       {stage:<9} {_outcome(log, stage)}")
-    if "ran" not in {_outcome(log, s) for s in STAGES}:
+    stages = (*STAGES, *(f"gate@{env}" for env in paths.environments(work)))
+    for stage in stages:
+        print(f"       {stage:<12} {_outcome(log, stage)}")
+    if "ran" not in {_outcome(log, s) for s in stages}:
         print("     (nothing ran: these exact inputs were built before, and their outputs came by content from the")
         print("      DVC cache or the DVC remote, byte for byte, as at a merge; commit a change to params.yaml")
         print("      to watch it train)")

@@ -20,10 +20,15 @@ def _pinned(work: Path, env: str) -> str | None:
 
 
 def delivery(work: Path) -> None:
+    """What merging would change in each environment, and its rollout plan."""
+    for env in paths.environments(work):
+        _delivery(work, env)
+
+
+def _delivery(work: Path, env: str) -> None:
     from rollgate.delivery import preview
     from rollgate.manifests.deploy_config import load_deploy_config
 
-    env = verdict.read(work / paths.GATE_VERDICT).env
     changes = preview.manifest_diff(work, env)
     out = work / "reports" / f"manifests-{env}.diff"
     out.write_text(changes, encoding="utf-8")
@@ -98,11 +103,13 @@ def pipeline(work: Path, uri: str, run_id: str | None) -> None:
 
 
 def _gate(work: Path, rel: Path) -> None:
-    gate = verdict.read(work / paths.GATE_VERDICT)
-    failed = [r.criterion for r in gate.failed]
-    against = f"champion {gate.champion['sha256'][:12]}" if gate.champion else "no champion yet: floors only"
-    listed = f"; failed: {', '.join(failed)}" if failed else ""
-    print(f"  gate        {gate.verdict} in {gate.env} ({against}){listed}")
-    if _pinned(work, gate.env) == gate.challenger["sha256"] and gate.deployable:
-        print(f"              the verdict {gate.env}'s promotion acted on: manifests/{gate.env}/ pins this model")
-    print(f"              {rel / paths.GATE_VERDICT}; `rollgate report --base HEAD~1` there writes the PR comment")
+    for env in paths.environments(work):
+        gate = verdict.read(work / paths.gate_verdict(env))
+        failed = [r.criterion for r in gate.failed]
+        against = f"champion {gate.champion['sha256'][:12]}" if gate.champion else "no champion yet: floors only"
+        listed = f"; failed: {', '.join(failed)}" if failed else ""
+        print(f"  gate        {gate.verdict} in {env} ({against}){listed}")
+        if _pinned(work, env) == gate.challenger["sha256"] and gate.deployable:
+            print(f"              the verdict {env}'s promotion acted on: manifests/{env}/ pins this model")
+    shown = rel / paths.GATES_DIR
+    print(f"              {shown}/<env>.json; `rollgate report --base HEAD~1` there writes the PR comment")

@@ -12,7 +12,7 @@ from pathlib import Path
 from rollgate.contracts import model_metadata, paths
 from rollgate.contracts.errors import RollgateError
 
-DEMO_WORKSPACE = Path(".demo/workspace")  # rollgate.demo.job.WORKSPACE, which imports the delivery stack
+DEMO_WORKSPACE = Path(".demo/workspace")  # where `make demo` clones and trains (rollgate.demo.job)
 
 
 @dataclass(frozen=True)

@@ -67,17 +67,19 @@ def gather(
     challenger: Candidate,
     champion: Candidate | None,
     *,
+    env: str,
     holdout: pd.DataFrame,
     y: np.ndarray,
     past: History,
     policy: GateParams,
     fpr: float,
 ) -> GateInputs:
-    """Everything the decision judges; `champion.model` is needed only when `needs_champion_model`."""
+    """Everything the decision judges for `env`, whose champion `champion` is (None: no champion yet);
+    `champion.model` is needed only when `needs_champion_model`."""
     scores, problems = _score(challenger.model, holdout, challenger.features.names, "challenger")
     metrics, more = _metrics(y, scores, "challenger", fpr)
     base = {
-        "env": policy.env,
+        "env": env,
         "challenger": evidence.ModelEvidence(challenger.sha256, metrics, challenger.features),
         "withdrawn": past.withdrawn,
         "deployed_before": past.deployed - past.withdrawn - {champion.sha256 if champion else None},

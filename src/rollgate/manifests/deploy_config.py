@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rollgate.adapters.identity import PromotionConfig
-from rollgate.contracts import strict_yaml
+from rollgate.contracts import paths, strict_yaml
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.release import Image
 
-CONFIG_DIR = Path("configs/deploy")
+CONFIG_DIR = Path(paths.DEPLOY_CONFIGS)
 _DNS = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 _QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"
 
@@ -147,4 +147,4 @@ def load_deploy_config(root: Path, env: str) -> DeployConfig:
 
 def environments(root: Path) -> list[str]:
     """Every configured environment, sorted."""
-    return sorted(p.stem for p in (root / CONFIG_DIR).glob("*.yaml"))
+    return paths.environments(root)

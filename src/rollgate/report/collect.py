@@ -86,25 +86,27 @@ def collect(root: Path, base: str, plots_url: str | None = None) -> markdown.Inp
         if report.exists()
         else reports.read_validate_summary(root / paths.VALIDATE_METRICS)
     )
-    gate = verdict.read(root / paths.GATE_VERDICT).to_dict()
+    gates = tuple(verdict.read(root / paths.gate_verdict(env)).to_dict() for env in paths.environments(root))
     names = [*model_metadata.read(root / paths.MODEL_METADATA).features.names, DATASET.label]
     notes: list[str] = []
     try:
         data: markdown.DataDiff | None = data_diff(root, base, names)
     except RollgateError as exc:
         data, notes = None, [f"data diff unavailable: {exc}"]
-    try:
-        from rollgate.delivery import preview
+    from rollgate.delivery import preview
 
-        manifests: str | None = preview.manifest_diff(root, gate["env"])
-    except RollgateError as exc:
-        manifests, notes = None, [*notes, f"manifest diff unavailable: {exc}"]
+    manifests: dict[str, str] = {}
+    for g in gates:
+        try:
+            manifests[g["env"]] = preview.manifest_diff(root, g["env"])
+        except RollgateError as exc:
+            notes.append(f"manifest diff of {g['env']} unavailable: {exc}")
     return markdown.Inputs(
         base=base,
         validation=validation,
         params=params_diff(root, base),
         data=data,
-        gate=gate,
+        gates=gates,
         plots=_plots(root, plots_url),
         manifests=manifests,
         notes=(*notes, f"`dvc plots diff {base}` draws these plots against the base."),

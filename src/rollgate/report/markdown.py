@@ -38,9 +38,9 @@ class Inputs:
     validation: dict[str, Any]
     params: tuple[tuple[str, Any, Any], ...]  # (dotted key, base value, head value) that differ
     data: DataDiff | None
-    gate: dict[str, Any]
+    gates: tuple[dict[str, Any], ...]  # one verdict per environment, each against its own champion
     plots: tuple[tuple[str, str], ...] = ()  # (title, path or URL)
-    manifests: str | None = None  # the diff merging would apply to manifests/ (delivery fills it)
+    manifests: dict[str, str] = field(default_factory=dict)  # env -> the diff merging would apply there
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -147,30 +147,40 @@ def _segments(g: dict[str, Any]) -> list[str]:
 
 def _verdict(g: dict[str, Any]) -> list[str]:
     name = g["verdict"]
-    lines = [f"### {ICONS.get(name, '')} Gate verdict: **{name}** (`{g['env']}`)", ""]
+    lines = [f"#### {ICONS.get(name, '')} Gate verdict: **{name}**", ""]
     lines += [f"- {'✅' if r['passed'] else '❌'} **{r['criterion']}**: {r['message']}" for r in g["reasons"]]
     return lines
 
 
+def _summary(gates: tuple[dict[str, Any], ...]) -> list[str]:
+    return [f"- {ICONS.get(g['verdict'], '')} `{g['env']}`: **{g['verdict']}**" for g in gates]
+
+
+def _environment(g: dict[str, Any], diff: str | None) -> list[str]:
+    """One environment's part: its verdict with every reason, the models, segments, manifest diff."""
+    parts = ["", f"### `{g['env']}`", "", *_verdict(g)]
+    parts += ["", "#### Champion vs challenger", "", *_models(g), "", "#### Segments", "", *_segments(g)]
+    if diff is not None:
+        parts += ["", "#### Manifests merging would apply", "", "<details><summary>diff</summary>", "",
+                  "```diff", diff.strip() or "(no change)", "```", "", "</details>"]  # fmt: skip
+    return parts
+
+
 def render(inputs: Inputs) -> str:
-    """The whole comment: one Markdown document, sections in a fixed order."""
-    g = inputs.gate
-    parts = [MARKER, f"## rollgate: `{g['challenger']['sha256'][:12]}` against `{g['env']}`", ""]
+    """The whole comment: one Markdown document, sections in a fixed order, then one part per environment."""
+    sha = inputs.gates[0]["challenger"]["sha256"][:12] if inputs.gates else "?"
+    envs = ", ".join(f"`{g['env']}`" for g in inputs.gates)
+    parts = [MARKER, f"## rollgate: `{sha}` against {envs}", "", *_summary(inputs.gates)]
     sections = (
         ("Data validation", _validation(inputs.validation)),
         ("Params", _params(inputs.params, inputs.base)),
         ("Data", _data(inputs.data, inputs.base)),
-        ("Champion vs challenger", _models(g)),
-        ("Segments", _segments(g)),
     )
-    parts += _verdict(g)
     for title, lines in sections:
         parts += ["", f"### {title}", "", *lines]
+    for g in inputs.gates:
+        parts += _environment(g, inputs.manifests.get(g["env"]))
     if inputs.plots:
         parts += ["", "### Plots", "", *(f"- [{title}]({link})" for title, link in inputs.plots)]
-    if inputs.manifests is not None:
-        body = inputs.manifests.strip() or "(no change)"
-        parts += ["", "### Manifests merging would apply", "", "<details><summary>diff</summary>", "",
-                  "```diff", body, "```", "", "</details>"]  # fmt: skip
     parts += [f"\n_{n}_" for n in inputs.notes]
     return "\n".join(parts).rstrip() + "\n"
