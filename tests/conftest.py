@@ -48,7 +48,8 @@ def schemas() -> Path:
 
 # Each module runs on one xdist worker (its module fixtures are built once); so do the modules that
 # share the session's delivery story, and the load-sensitive server tests (never beside each other).
-GROUPS = {"tests/delivery/": "story", "tests/serve/test_load.py": "serial"}
+STORY = ("test_model_store.py", "test_preview.py", "test_promote.py", "test_rollback.py", "test_trust.py")
+GROUPS = {f"tests/delivery/{name}": "story" for name in STORY} | {"tests/serve/test_load.py": "serial"}
 
 
 @pytest.hookimpl(optionalhook=True)
