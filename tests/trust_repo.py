@@ -86,6 +86,12 @@ class Repo:
         self.write(trailers.reallow(env, sha256).as_posix(), why + "\n")
         return self.commit(f"re-allow {sha256[:12]} in {env}")
 
+    def shallow_clone(self, dest: Path) -> Path:
+        """A `--depth 1` clone of the origin: what CI's default checkout gives."""
+        origin = f"file://{self.base / 'origin.git'}"
+        subprocess.run(["git", "clone", "-q", "--depth", "1", origin, str(dest)], check=True, capture_output=True)
+        return dest
+
     def tree(self, rev: str = "HEAD", env: str = "prod") -> str:
         return self.git("rev-parse", f"{rev}:manifests/{env}")
 

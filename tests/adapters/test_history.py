@@ -148,9 +148,7 @@ def test_not_a_repository(tmp_path: Path) -> None:
 def test_a_shallow_clone_is_refused(repo: Repo, tmp_path: Path) -> None:
     repo.promote(V1)
     repo.promote(V2)
-    shallow = tmp_path / "shallow"
-    origin = f"file://{repo.base / 'origin.git'}"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", origin, str(shallow)], check=True, capture_output=True)
+    shallow = repo.shallow_clone(tmp_path / "shallow")
     with pytest.raises(RollgateError, match=r"is a shallow clone: .* run `git fetch --unshallow`"):
         history.read(shallow, "prod")
 

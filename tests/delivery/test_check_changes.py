@@ -141,9 +141,7 @@ def test_an_adopt_reset_is_the_anchor_only_when_it_pins_no_model(repo: Repo) -> 
 def test_a_shallow_clone_is_refused(repo: Repo, tmp_path: Path) -> None:
     repo.promote(V1)
     repo.promote(V2)
-    shallow = tmp_path / "shallow"
-    origin = f"file://{repo.base / 'origin.git'}"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", origin, str(shallow)], check=True, capture_output=True)
+    shallow = repo.shallow_clone(tmp_path / "shallow")
     cmd = [str(BIN / "rollgate"), "--root", str(shallow), "check-changes", "--base", "HEAD"]
     done = subprocess.run(cmd, env=repo.env, capture_output=True, text=True, check=False)
     assert done.returncode == 1
