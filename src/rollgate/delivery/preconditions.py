@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from rollgate.adapters import dvc, git, history
-from rollgate.contracts import model_metadata, paths, release, reports, verdict
-from rollgate.contracts.errors import ArtifactError, ContractError, RollgateError
+from rollgate.contracts import model_metadata, paths, release, reports
+from rollgate.contracts.errors import ArtifactError, RollgateError
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.contracts.release import Release
 from rollgate.contracts.verdict import Verdict
 from rollgate.delivery.record import Candidate
 from rollgate.model import artifact
+from rollgate.pipeline import gate
 
 DVC_LOCK = str(dvc.LOCK)
 # What `dvc repro` writes that git tracks: the promotion commit carries these when they changed
@@ -63,16 +64,6 @@ def work_tree(root: Path) -> tuple[str, ...]:
     return tuple(sorted(path for _, path in changes))
 
 
-def _verdict(root: Path, env: str) -> Verdict:
-    path = paths.gate_verdict(env)
-    if not (root / path).exists():
-        raise ContractError(f"{path}: missing: run the pipeline (`make repro`) before promoting to {env}")
-    found = verdict.read(root / path)
-    if found.env != env:
-        raise RollgateError(f"{path} is the verdict for {found.env!r}, not {env!r}: re-run the gate (`make repro`)")
-    return found
-
-
 def model_on_disk(root: Path) -> tuple[ModelMetadata, str]:
     """The model's metadata and its dvc md5, after checking that file, metadata and dvc.lock agree."""
     meta = model_metadata.read(root / paths.MODEL_METADATA)
@@ -86,15 +77,6 @@ def model_on_disk(root: Path) -> tuple[ModelMetadata, str]:
     if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
         raise ArtifactError(f"digest mismatch: {DVC_LOCK} records md5 {md5} for {paths.MODEL_ARTIFACT}, not its bytes")
     return meta, md5
-
-
-def _judged(found: Verdict, meta: ModelMetadata) -> None:
-    judged = found.challenger.get("sha256")
-    if judged != meta.sha256:
-        raise RollgateError(
-            f"digest mismatch: {paths.gate_verdict(found.env)} judged {str(judged)[:12]}, but the model on disk is "
-            f"{meta.sha256[:12]}: re-run the gate (`make repro`)"
-        )
 
 
 def _deployable(found: Verdict, pinned: Release | None) -> None:
@@ -139,10 +121,9 @@ def evaluation(root: Path) -> dict[str, float]:
 def inspect(root: Path, env: str) -> Ready:
     """Every check promotion makes before it writes; raises on the first refusal."""
     carried = work_tree(root)
-    found = _verdict(root, env)
+    found = gate.read(root, env)  # for `env`, judging the model models/model.json names
     meta, md5 = model_on_disk(root)
     pinned = release.read_env(root, env)
-    _judged(found, meta)
     source = git.head(root)
     if pinned is None or pinned.model.sha256 != meta.sha256:  # else: the pinned model, whatever the verdict
         _deployable(found, pinned)

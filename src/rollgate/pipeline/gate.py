@@ -91,8 +91,8 @@ def read(root: Path, env: str) -> verdict.Verdict:
         raise ContractError(f"{path} is the verdict for {result.env!r}, not {env!r}: run `make repro`")
     if result.challenger["sha256"] != meta.sha256:
         raise RollgateError(
-            f"{path} judged {result.challenger['sha256'][:12]}, but {paths.MODEL_METADATA} is {meta.sha256[:12]}: "
-            "run `make repro`"
+            f"digest mismatch: {path} judged {result.challenger['sha256'][:12]}, but the model on disk "
+            f"({paths.MODEL_METADATA}) is {meta.sha256[:12]}: re-run the gate (`make repro`)"
         )
     return result
 
