@@ -38,7 +38,7 @@ test-deps:
 
 ## test: lint, types, import rules and the whole test suite but e2e, on both cores (what CI runs)
 .PHONY: test
-test: lint types imports
+test: lint lint-workflows types imports
 	ROLLGATE_REQUIRE_SCHEMAS=1 $(BIN)/pytest -q -m "not e2e"
 
 ## test-e2e: the end-to-end tests (marker e2e; what CI runs after `make test`); none collected is a pass
@@ -55,6 +55,14 @@ test-fast: install
 .PHONY: lint
 lint: install
 	$(BIN)/ruff check src benchmarks tests && $(BIN)/ruff format --check src benchmarks tests
+
+## lint-workflows: zizmor (offline, medium severity and up) and GitHub's JSON Schemas over the workflows and composite actions
+GH_WORKFLOWS = $(wildcard .github/workflows/*.yml)
+GH_ACTIONS = $(wildcard .github/actions/*/action.yml)
+.PHONY: lint-workflows
+lint-workflows: install
+	$(BIN)/zizmor --offline --min-severity medium --strict-collection --no-progress .github
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(GH_WORKFLOWS) $(if $(GH_ACTIONS),&& $(BIN)/check-jsonschema --builtin-schema vendor.github-actions $(GH_ACTIONS))
 
 ## format: apply ruff's fixes and formatting
 .PHONY: format

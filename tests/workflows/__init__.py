@@ -1,0 +1,1 @@
+"""The workflow and composite-action rules (rules.py) and their tests."""
