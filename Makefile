@@ -139,6 +139,16 @@ schemas: install
 manifests: install
 	$(RUN) render --argocd >/dev/null && $(RUN) check-manifests $(if $(SCHEMAS),--schemas $(SCHEMAS))
 
+## manifests-preview: what merging would render for each environment, into a temporary directory, strictly validated (a PR's check; SCHEMAS=dir skips the download)
+.PHONY: manifests-preview
+manifests-preview: install $(if $(SCHEMAS),,schemas)
+	$(RUN) check-manifests --preview $(if $(SCHEMAS),--schemas $(SCHEMAS))
+
+## pr-comment: post reports/pr.md as pull request NUMBER's one sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY); from source, standard library only: nothing installed
+.PHONY: pr-comment
+pr-comment:
+	PYTHONPATH=src $(PYTHON) -S -m rollgate pr comment --number "$$NUMBER" --file $(or $(FILE),reports/pr.md)
+
 ## adopt: first deployment of your own model: every environment back to "no model yet" (docs/adopting.md)
 .PHONY: adopt
 adopt: install

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -101,9 +102,12 @@ def _repro(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
+    from rollgate.ci import runner
     from rollgate.report import collect
 
     print(collect.write(args.root, args.base, args.out, args.plots_url))
+    if args.summary and not runner.summary((args.root / args.out).read_text(encoding="utf-8")):
+        print("report: not on a GitHub runner (GITHUB_STEP_SUMMARY unset): no job summary written")
 
 
 def _promote(args: argparse.Namespace) -> None:
@@ -164,6 +168,10 @@ def _render(args: argparse.Namespace) -> None:
 
 
 def _check_manifests(args: argparse.Namespace) -> int:
+    if args.preview:
+        from rollgate.delivery import preview
+
+        return preview.check(args.root, args.schemas)
     from rollgate.manifests import check
 
     return check.run(args.root, args.schemas)
@@ -181,7 +189,66 @@ def _manifests_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     render.set_defaults(func=_render)
     check = sub.add_parser("check-manifests", help="re-render, diff and strictly validate every committed manifest")
     check.add_argument("--schemas", type=Path, help="JSON Schemas of the custom resources (default: .schemas/)")
+    check.add_argument(
+        "--preview",
+        action="store_true",
+        help="a pull request's check: render what merging would into a temporary directory and validate it",
+    )
     check.set_defaults(func=_check_manifests)
+
+
+def _pr_classify(args: argparse.Namespace) -> None:
+    from rollgate.ci import classify
+
+    print(classify.run(args.root, args.base, args.fork == "true"))
+
+
+def _pr_verdicts(args: argparse.Namespace) -> None:
+    from rollgate.ci import verdicts
+
+    print(verdicts.check(args.root, args.base))
+
+
+def _pr_summary(args: argparse.Namespace) -> None:
+    from rollgate.ci import summary
+
+    print(summary.run(os.environ.get("NEEDS", ""), args.fork == "true"))
+
+
+def _pr_comment(args: argparse.Namespace) -> None:
+    path = args.file if args.file.is_absolute() else args.root / args.file
+    if not path.is_file():
+        raise RollgateError(f"{args.file}: no such file (write it with `rollgate report --out {args.file}`)")
+    from rollgate.adapters import github  # standard library only: `make pr-comment` runs with nothing installed
+    from rollgate.contracts import markers
+
+    done = github.upsert_comment(args.number, path.read_text(encoding="utf-8"), markers.REPORT)
+    print(f"{done.action} {done.url}")
+
+
+def _pr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    pr = sub.add_parser("pr", help="what the pull-request workflow asks: classify, summary, comment").add_subparsers(
+        dest="pr_command", required=True, metavar="PR_COMMAND"
+    )
+    fork = {"choices": ("true", "false"), "default": "false", "help": "the PR comes from a fork (true/false)"}
+    classify = pr.add_parser(
+        "classify", help="the PR's kind (pipeline, revert, none) as a step output; fails on a forbidden change"
+    )
+    classify.add_argument("--base", required=True, help="the commit the PR merges into (its base sha)")
+    classify.add_argument("--fork", **fork)  # type: ignore[arg-type]
+    classify.set_defaults(func=_pr_classify)
+    verdicts = pr.add_parser(
+        "verdicts", help="each gates/ENV.json the PR changed, as committed, is the verdict the pipeline gives"
+    )
+    verdicts.add_argument("--base", required=True, help="the commit the PR merges into (its base sha)")
+    verdicts.set_defaults(func=_pr_verdicts)
+    summary = pr.add_parser("summary", help="the required check: every job (NEEDS, as toJSON(needs)) passed or skipped")
+    summary.add_argument("--fork", **fork)  # type: ignore[arg-type]
+    summary.set_defaults(func=_pr_summary)
+    comment = pr.add_parser("comment", help="post FILE as the sticky report comment (GITHUB_TOKEN, GITHUB_REPOSITORY)")
+    comment.add_argument("--number", type=int, required=True, help="the pull request's number")
+    comment.add_argument("--file", type=Path, required=True, help="the Markdown to post, e.g. reports/pr.md")
+    comment.set_defaults(func=_pr_comment)
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -344,10 +411,12 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--base", required=True, help="the commit the pull request merges into, e.g. origin/main")
     report.add_argument("--out", type=Path, default=Path("reports/pr.md"), help="default reports/pr.md")
     report.add_argument("--plots-url", help="where the CI run publishes the plots (links); default: repo paths")
+    report.add_argument("--summary", action="store_true", help="also append it to the job summary (on a runner)")
     report.set_defaults(func=_report)
 
     _delivery_parser(sub)
     _manifests_parser(sub)
+    _pr_parser(sub)
     _serve_parser(sub)
     adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
     adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")

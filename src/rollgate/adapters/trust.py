@@ -42,7 +42,8 @@ def render_id(root: Path, folder: Path) -> str:
     return gitlog.tree_id(folder, git.git(root, "rev-parse", "--show-object-format").strip() or "sha1")
 
 
-def _line(env: str, judged: Judged) -> str:
+def line(env: str, judged: Judged) -> str:
+    """One judged commit in words: environment, commit, kind, why, subject."""
     c = judged.commit
     return f"{env}: {c.sha[:12]} {judged.kind}: {judged.why} ({c.subject})"
 
@@ -55,8 +56,8 @@ def _judge(judged: Judged, pull_request: bool) -> Judged:
     return judged
 
 
-def check_changes(root: Path, base: str, head: str = "HEAD", pull_request: bool = False) -> str:
-    """Every commit in `base..head` that touched an environment's manifests or state, classified.
+def judged_in_range(root: Path, base: str, head: str = "HEAD", pull_request: bool = False) -> list[tuple[str, Judged]]:
+    """Every commit in `base..head` that touched an environment's manifests or state: (env, judgement).
 
     Args:
         root: the repository.
@@ -64,21 +65,30 @@ def check_changes(root: Path, base: str, head: str = "HEAD", pull_request: bool 
         head: its last commit.
         pull_request: the range is a pull request's: promotions and re-renders in it are forbidden.
 
-    Returns:
-        One line per judged commit: environment, commit, kind, why.
+    Raises:
+        RollgateError: unreadable history, a missing commit or a bad promotion identity.
+    """
+    base_id, head_id = git.require_commit(root, base, "--base"), git.require_commit(root, head, "--head")
+    inside = set(git.git(root, "rev-list", f"{base_id}..{head_id}").split())
+    found: list[tuple[str, Judged]] = []
+    for env in paths.environments(root):
+        # The identity as the base says: a change under review cannot name its own.
+        judged = ledger(root, env, head_id, identity.load(root, env, base_id)).judged
+        found += [(env, _judge(j, pull_request)) for j in judged if j.commit.sha in inside]
+    return found
+
+
+def check_changes(root: Path, base: str, head: str = "HEAD", pull_request: bool = False) -> str:
+    """`rollgate check-changes`: `judged_in_range`, one line per judged commit (environment, commit, kind,
+    why).
 
     Raises:
         RollgateError: a forbidden change, each named with its commit and why; or unreadable history.
     """
-    base_id, head_id = git.require_commit(root, base, "--base"), git.require_commit(root, head, "--head")
-    inside = set(git.git(root, "rev-list", f"{base_id}..{head_id}").split())
     lines: list[str] = []
     forbidden: list[str] = []
-    for env in paths.environments(root):
-        # The identity as the base says: a change under review cannot name its own.
-        judged = ledger(root, env, head_id, identity.load(root, env, base_id)).judged
-        for one in (_judge(j, pull_request) for j in judged if j.commit.sha in inside):
-            (forbidden if one.kind == rules.FORBIDDEN else lines).append(_line(env, one))
+    for env, one in judged_in_range(root, base, head, pull_request):
+        (forbidden if one.kind == rules.FORBIDDEN else lines).append(line(env, one))
     if forbidden:
         raise RollgateError(f"{len(forbidden)} forbidden change(s) in {base}..{head}:\n  " + "\n  ".join(forbidden))
     return "\n".join(lines) or f"no commit in {base}..{head} changed manifests/<env>/ or deploy-state/<env>/"

@@ -3,13 +3,18 @@ never into manifests/) and the rollout plan in words. Used by `make demo` and th
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rollgate.adapters import git
 from rollgate.contracts import jsonio, paths, release, verdict
+from rollgate.contracts.errors import RollgateError
 from rollgate.delivery import preconditions, record
-from rollgate.manifests import render
+from rollgate.manifests import argocd, render
+from rollgate.manifests import check as check_manifests
+from rollgate.manifests.check import SCHEMA_CACHE as SCHEMAS
 from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
 from rollgate.manifests.diff import diff
 
@@ -39,8 +44,9 @@ def plan_in_words(cfg: DeployConfig) -> str:
     return "\n".join(steps)
 
 
-def manifest_diff(root: Path, env: str) -> str:
-    """The diff merging would apply to manifests/<env>/ (empty when none), as promotion would decide it.
+def merged_texts(root: Path, env: str) -> dict[str, str] | None:
+    """What merging would leave in manifests/<env>/ (file name -> text), as promotion would decide it;
+    None when it would deploy nothing there.
 
     `reject` deploys nothing. The model the environment already pins (a `same_model` verdict, or main
     right after its promotion) is re-rendered with today's configs, as `rollgate promote` does; any
@@ -48,14 +54,14 @@ def manifest_diff(root: Path, env: str) -> str:
     """
     found = verdict.read(root / paths.gate_verdict(env))
     if found.verdict == "reject":
-        return ""
+        return None
     cfg = load_deploy_config(root, env)
     pinned = release.read(root / paths.release_record(env))
     meta, md5 = preconditions.model_on_disk(root)
     if pinned is not None and pinned.model.sha256 == meta.sha256:
         rel = record.refresh(pinned, storage_base=cfg.model_storage_base, image=cfg.image.pinned())
     elif found.verdict == "same_model":
-        return ""
+        return None
     else:
         rel = record.build(
             record.Candidate(meta, md5, preconditions.evaluation(root), git.head_or_none(root) or "0" * 40),
@@ -66,6 +72,51 @@ def manifest_diff(root: Path, env: str) -> str:
             image=cfg.image.pinned(),
             promoted_at=datetime.now(UTC),
         )
-    texts = {**render.render_texts(cfg, rel), "release.json": jsonio.dumps(rel.to_dict())}
+    return {**render.render_texts(cfg, rel), "release.json": jsonio.dumps(rel.to_dict())}
+
+
+def manifest_diff(root: Path, env: str) -> str:
+    """The diff merging would apply to manifests/<env>/ (empty when none)."""
+    texts = merged_texts(root, env)
+    if texts is None:
+        return ""
     folder = paths.release_record(env).parent
     return diff(root / folder, texts, str(folder), pattern="*")
+
+
+def check(root: Path, schema_dir: Path | None) -> int:
+    """`rollgate check-manifests --preview`: what merging would render for each environment, written to a
+    temporary directory (never to manifests/) and validated strictly; 0 when every one is valid, else 1.
+
+    Byte equality with the committed folders is main's check (`rollgate check-manifests`); a pull request
+    changes what renders, and its report shows the diff.
+    """
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="rollgate-preview-") as tmp:
+        for env in paths.environments(root):
+            try:
+                problems += _check_env(root, env, Path(tmp) / env, schema_dir)
+            except RollgateError as exc:
+                problems.append(f"{env}: {exc}")
+        try:
+            problems += check_manifests.validate_argocd(root, argocd.render_texts(root), schema_dir or root / SCHEMAS)
+        except RollgateError as exc:
+            problems.append(f"{argocd.ARGOCD_DIR}: {exc}")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _check_env(root: Path, env: str, out: Path, schema_dir: Path | None) -> list[str]:
+    texts = merged_texts(root, env)
+    if texts is None:
+        print(f"{env}: merging deploys nothing here (nothing to render)")
+        return []
+    out.mkdir()
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8")
+    written = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.yaml"))}
+    found = check_manifests.validate_rendered(root, env, written, schema_dir)
+    if not found:
+        print(f"{env}: what merging would render is valid ({len(written)} manifests, strict schemas)")
+    return found

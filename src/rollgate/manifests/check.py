@@ -46,6 +46,20 @@ def _env(root: Path, env: str, schema_dir: Path) -> list[str]:
     return problems
 
 
+def validate_rendered(root: Path, env: str, texts: dict[str, str], schema_dir: Path | None) -> list[str]:
+    """Every problem with rendered manifests of `env` (file name -> YAML text), byte equality aside."""
+    schema_dir = schema_dir or root / SCHEMA_CACHE
+    schemas.require(schema_dir)
+    return _validate_all(texts, schema_dir, load_deploy_config(root, env).kubernetes_version)
+
+
+def validate_argocd(root: Path, texts: dict[str, str], schema_dir: Path) -> list[str]:
+    """Every problem with the rendered Argo CD objects (`argocd.render_texts`), byte equality aside."""
+    schemas.require(schema_dir)
+    version = load_deploy_config(root, environments(root)[0]).kubernetes_version
+    return _validate_all(texts, schema_dir, version)
+
+
 def check(root: Path, schema_dir: Path) -> list[str]:
     """Every problem with the committed manifests; empty when all is well."""
     schemas.require(schema_dir)
@@ -56,8 +70,7 @@ def check(root: Path, schema_dir: Path) -> list[str]:
         except ContractError as exc:
             problems.append(str(exc))
     texts = argocd.render_texts(root)
-    version = load_deploy_config(root, environments(root)[0]).kubernetes_version
-    problems += _validate_all(texts, schema_dir, version)
+    problems += validate_argocd(root, texts, schema_dir)
     changed = diff(root / argocd.ARGOCD_DIR, texts, str(argocd.ARGOCD_DIR))
     if changed:
         problems.append(

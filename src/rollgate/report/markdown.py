@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rollgate.contracts import markers
 from rollgate.report.shift import ColumnShift
 
-MARKER = "<!-- rollgate-report -->"  # the workflow finds and updates its one sticky comment by this
+MARKER = markers.REPORT  # the workflow finds and updates its one sticky comment by this
 ICONS = {"promote": "✅", "rollback": "↩️", "same_model": "⏸️", "reject": "❌"}
 
 
