@@ -139,6 +139,7 @@ def _edit(project: Project, sources: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.e2e  # the full adoption path on a second dataset: `make test-e2e` (TESTING.md)
 def test_a_second_dataset_adopts_through_the_documented_steps(tmp_path: Path) -> None:
     steps: dict[str, float] = {}
     project = _template(tmp_path)
