@@ -11,6 +11,9 @@ missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm: the workflow tests fetch GitHub's OpenAPI description and example payloads (npm packages, cached
+# under ~/.cache/rollgate). Any npm will do; Debian's package only when none is on PATH.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test-deps: all installed (${PACKAGES[*]})"
   exit 0
