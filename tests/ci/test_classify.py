@@ -35,6 +35,7 @@ READS = (
     "src/rollgate/data",
     "src/rollgate/pipeline/train.py",
     "configs/deploy",
+    "manifests/argocd",
     "deploy-state/prod",
     "gates/prod.json",
     "gates/staging.json",
@@ -86,6 +87,10 @@ DECISIONS = {
     "a re-allow": (["deploy-state/prod/reallowed/x.txt"], [_judged(ledger.REALLOW)], "pipeline",
                    ["deploy-state/prod/reallowed/x.txt"]),
     "a release record, judged alone": (["manifests/staging/release.json"], [], "none", []),
+    "the Argo CD objects, rendered from the configs": (["manifests/argocd/x.yaml"], [], "pipeline",
+                                                       ["manifests/argocd/x.yaml"]),
+    "the Argo CD objects beside a revert": (["manifests/prod/x.yaml", "manifests/argocd/x.yaml"], REVERT,
+                                            "pipeline", ["manifests/argocd/x.yaml"]),
     "prefixes that only look alike": (
         ["paramsXyaml", "params.yaml.orig", "data2/x", "database/x", "src/rollgate/database.py", "gates/prod.json5"],
         [],
@@ -167,11 +172,6 @@ def test_reads_is_everything_the_pipeline_reads_and_writes(
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: dvc_stages.stages takes `dvcfile` from DVC's stage.relpath, which is relative to the "
-    "process's working directory, not to `root`: from elsewhere, data.dvc and dvc.yaml become '../…' paths",
-)
 def test_reads_does_not_depend_on_the_working_directory(reproduced: Project, tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(reproduced.path)
@@ -183,11 +183,6 @@ def test_reads_does_not_depend_on_the_working_directory(reproduced: Project, tmp
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: dvc_stages.stages keeps each dep's and out's def_path, relative to its dvc.yaml's folder, "
-    "not to the repository: a pipeline in sub/dvc.yaml reading sub/data.csv is listed as reading data.csv",
-)
 def test_reads_of_a_pipeline_in_a_subfolder_are_repository_relative(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -48,7 +48,8 @@ def test_what_merging_renders_is_valid_and_nothing_is_written(reproduced: Projec
     assert (code, err) == (0, ""), err
     for env in ENVS:
         assert len(_valid(env).findall(out)) == 1, out
-    assert len(out.strip().splitlines()) == len(ENVS)
+    assert len(out.strip().splitlines()) == len(ENVS) + 1  # and the Argo CD objects' line
+    assert "manifests/argocd: what configs/deploy renders, and valid" in out
     assert _manifests(reproduced) == before, "the preview must write nothing under manifests/"
 
 
@@ -90,11 +91,6 @@ def test_an_environment_whose_verdict_is_reject_deploys_nothing(
     assert _valid("prod").search(out) and not _valid("staging").search(out), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: preview._check_env returns validate_rendered's problems as they are ('<file>: <kind> ...'), "
-    "without the '<env>: ' that the RollgateError path adds: a schema failure does not say which environment",
-)
 def test_a_schema_failure_names_its_environment(
     reproduced: Project, schemas: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -114,3 +110,29 @@ def test_a_schema_failure_names_its_environment(
     problems = capsys.readouterr().err.strip().splitlines()
     assert len(problems) == len(ENVS) and all("progressDeadlineAbrot" in p for p in problems), problems
     assert sorted(p.split(":", 1)[0] for p in problems) == sorted(ENVS), problems
+
+
+def test_argocd_objects_must_be_what_the_configs_render(reproduced: Project, schemas: Path, tmp_path: Path) -> None:
+    """manifests/argocd/ is rendered by whoever changes the configs: a pull request's hand edit fails."""
+    project = copy_project(reproduced, tmp_path)
+    project.rollgate("render", "--argocd")
+    code, out, err = _preview(project, schemas)
+    assert (code, err) == (0, ""), err
+    target = next((project.path / "manifests/argocd").glob("*applicationset*.yaml"))
+    target.write_text(target.read_text() + "# edited by hand\n")
+    code, _, err = _preview(project, schemas)
+    assert code == 1
+    assert "manifests/argocd differs from what configs/deploy renders" in err and "edited by hand" in err
+
+
+def test_an_unsupported_kubernetes_version_is_one_clear_error(
+    reproduced: Project, schemas: Path, tmp_path: Path
+) -> None:
+    project = copy_project(reproduced, tmp_path)
+    config = project.path / paths.DEPLOY_CONFIGS / "staging.yaml"
+    text, count = re.subn(r"(?m)^(\s*kubernetes_version:) \S+", r'\1 "1.5.0"', config.read_text())
+    assert count == 1
+    config.write_text(text)
+    code, _, err = _preview(project, schemas)
+    assert code == 1
+    assert "staging: " in err and "Kubernetes 1.5.0 is not a version kubernetes-validate has schemas for" in err

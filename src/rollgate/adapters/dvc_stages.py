@@ -3,6 +3,7 @@ what each stage reads and writes. The `dvc` package is imported inside the funct
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,9 @@ def stages(root: Path) -> list[Stage]:
                 Stage(
                     name=stage.addressing,
                     cmd=str(getattr(stage, "cmd", "") or ""),
-                    deps=tuple(sorted({_rel(d.def_path) for d in stage.deps})),
-                    outs=tuple(sorted({_rel(o.def_path) for o in stage.outs})),
-                    dvcfile=_rel(stage.relpath),
+                    deps=tuple(sorted({_rel(d.fs_path, repo.root_dir) for d in stage.deps})),
+                    outs=tuple(sorted({_rel(o.fs_path, repo.root_dir) for o in stage.outs})),
+                    dvcfile=_rel(stage.path, repo.root_dir),
                 )
                 for stage in repo.index.stages
             ]
@@ -45,5 +46,6 @@ def stages(root: Path) -> list[Stage]:
         raise RollgateError(f"{root}: DVC cannot read the pipeline: {exc}") from exc
 
 
-def _rel(path: str) -> str:
-    return Path(path).as_posix().removeprefix("./")
+def _rel(path: str, root: str) -> str:
+    """`path` (absolute, as DVC resolves it) relative to the repository, whatever the working directory."""
+    return Path(os.path.relpath(path, root)).as_posix()

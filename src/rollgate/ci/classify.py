@@ -32,11 +32,14 @@ ALSO_READ = (
     "pyproject.toml",
     "requirements",
     str(paths.DEPLOY_CONFIGS),
+    "manifests/argocd",  # rendered from the deploy configs by whoever changes them
     "src/rollgate/manifests",
     "src/rollgate/delivery",
 )
-# Judged by the trust rules, never a reason to run the pipeline.
+# Judged by the trust rules, never a reason to run the pipeline (but manifests/argocd/, rendered from the
+# deploy configs by whoever changes them, is checked by the render check).
 MANIFESTS = "manifests"
+ARGOCD = ALSO_READ[4]
 # What a promotion commits beside manifests/<env>/: a person's revert of one restores these too.
 REFRESHED = ("dvc.lock", str(paths.GATES_DIR))
 UNDOING = (ledger.REVERT, ledger.RESTORE)
@@ -61,7 +64,7 @@ def decide(changed: Sequence[str], reads: Iterable[str], judged: Sequence[Judged
     undoes = any(j.kind in UNDOING for j in judged)
     exempt = (MANIFESTS, *REFRESHED) if undoes else (MANIFESTS,)
     reads = tuple(reads)
-    relevant = tuple(f for f in changed if under(f, reads) and not under(f, exempt))
+    relevant = tuple(f for f in changed if under(f, reads) and (under(f, (ARGOCD,)) or not under(f, exempt)))
     if relevant:
         return PIPELINE, relevant
     return (REVERT if undoes else NONE), ()
@@ -86,7 +89,9 @@ def classify(root: Path, base: str, head: str = "HEAD") -> Classified:
     if forbidden:
         raise RollgateError(
             f"{len(forbidden)} forbidden change(s) to manifests/<env>/ in this pull request (only exact "
-            "reverts of promotions may come through one):\n  " + "\n  ".join(forbidden)
+            "reverts of promotions may come through one; a pull request is judged as GitHub merges it, so a "
+            "commit named here may be its merge commit, holding every change of the branch):\n  "
+            + "\n  ".join(forbidden)
         )
     start = git.git(root, "merge-base", base, head).strip()
     changed = git.git(root, "diff", "--name-only", "--no-renames", start, head).split("\n")

@@ -99,7 +99,7 @@ def check(root: Path, schema_dir: Path | None) -> int:
             except RollgateError as exc:
                 problems.append(f"{env}: {exc}")
         try:
-            problems += check_manifests.validate_argocd(root, argocd.render_texts(root), schema_dir or root / SCHEMAS)
+            problems += _check_argocd(root, schema_dir or root / SCHEMAS)
         except RollgateError as exc:
             problems.append(f"{argocd.ARGOCD_DIR}: {exc}")
     for problem in problems:
@@ -116,7 +116,24 @@ def _check_env(root: Path, env: str, out: Path, schema_dir: Path | None) -> list
     for name, text in texts.items():
         (out / name).write_text(text, encoding="utf-8")
     written = {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.yaml"))}
-    found = check_manifests.validate_rendered(root, env, written, schema_dir)
+    found = [f"{env}: {problem}" for problem in check_manifests.validate_rendered(root, env, written, schema_dir)]
     if not found:
         print(f"{env}: what merging would render is valid ({len(written)} manifests, strict schemas)")
+    return found
+
+
+def _check_argocd(root: Path, schema_dir: Path) -> list[str]:
+    """manifests/argocd/ is rendered from configs/deploy by whoever changes them (`rollgate render --argocd`):
+    in a pull request too it must be exactly that render, and valid."""
+    texts = argocd.render_texts(root)
+    found = [f"{argocd.ARGOCD_DIR}: {p}" for p in check_manifests.validate_argocd(root, texts, schema_dir)]
+    # A repository without the folder (Argo CD set up another way) has nothing to compare.
+    committed = (root / argocd.ARGOCD_DIR).is_dir()
+    changed = diff(root / argocd.ARGOCD_DIR, texts, str(argocd.ARGOCD_DIR)) if committed else ""
+    if changed:
+        found.append(
+            f"{argocd.ARGOCD_DIR} differs from what configs/deploy renders (`rollgate render --argocd`):\n{changed}"
+        )
+    elif not found:
+        print(f"{argocd.ARGOCD_DIR}: what configs/deploy renders, and valid ({len(texts)} manifests)")
     return found

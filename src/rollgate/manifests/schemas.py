@@ -29,9 +29,12 @@ def _crd_validator(path: Path) -> jsonschema.Draft7Validator:
 
 def _core(name: str, doc: dict[str, Any], k8s_version: str) -> list[str]:
     import kubernetes_validate
+    from kubernetes_validate.utils import VersionNotSupportedError
 
     try:
         kubernetes_validate.validate(doc, k8s_version, strict=True)
+    except VersionNotSupportedError:
+        return [f"{name}: Kubernetes {k8s_version} is not a version kubernetes-validate has schemas for"]
     except kubernetes_validate.ValidationError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top)"
         return [f"{name}: {doc['kind']} {where}: {exc.message}"]
