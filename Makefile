@@ -149,6 +149,11 @@ manifests-preview: install $(if $(SCHEMAS),,schemas)
 pr-comment:
 	PYTHONPATH=src $(PYTHON) -S -m rollgate pr comment --number "$$NUMBER" --file $(or $(FILE),reports/pr.md)
 
+## pr-summary: the PR workflow's required check over NEEDS (toJSON(needs)), FORK=true for a fork's PR; from source, standard library only
+.PHONY: pr-summary
+pr-summary:
+	PYTHONPATH=src $(PYTHON) -S -m rollgate pr summary --fork "$${FORK:-false}"
+
 ## adopt: first deployment of your own model: every environment back to "no model yet" (docs/adopting.md)
 .PHONY: adopt
 adopt: install

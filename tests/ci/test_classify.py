@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from rollgate.ci import classify
+from rollgate.ci.summary import FORK_NOTE
 from rollgate.contracts import ledger, release
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.ledger import Commit, Judged
@@ -137,9 +138,9 @@ def test_the_summary_shows_the_kind_and_what_was_seen() -> None:
     assert text.startswith("### rollgate: a **pipeline** pull request\n\n" + classify.WHY["pipeline"] + ".")
     assert "`src/rollgate/data/m19.py` and 3 more." in text and "m20.py" not in text
     assert "- prod: abc exact revert: ..." in text and f"- prod: {'1' * 64}" in text
-    assert classify.FORK_NOTE not in text
+    assert FORK_NOTE not in text
     quiet = classify.markdown(classify.Classified("none", classify.WHY["none"]), fork=True)
-    assert quiet == f"### rollgate: a **none** pull request\n\n{classify.WHY['none']}.\n\n{classify.FORK_NOTE}"
+    assert quiet == f"### rollgate: a **none** pull request\n\n{classify.WHY['none']}.\n\n{FORK_NOTE}"
 
 
 # --- on real git -----------------------------------------------------------------------------------------
@@ -360,7 +361,7 @@ def test_the_command_sets_the_kind_and_writes_the_summary(pr: Project, tmp_path:
     assert parse_outputs(output.read_text()) == {"kind": "pipeline"}
     text = summary.read_text()
     assert text.startswith("### rollgate: a **pipeline** pull request\n") and "`params.yaml`" in text
-    assert (classify.FORK_NOTE in text) is (fork == "true")
+    assert (FORK_NOTE in text) is (fork == "true")
     assert text.strip() in done.stdout
 
 

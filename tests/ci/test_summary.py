@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollgate import cli
-from rollgate.ci import classify, runner, summary
+from rollgate.ci import runner, summary
 from rollgate.contracts.errors import RollgateError
 
 pytestmark = pytest.mark.unit
@@ -65,7 +65,7 @@ def test_a_passing_run_writes_the_summary(job_summary: Path) -> None:
     text = summary.run(json.dumps(needs), fork=False)
     assert text.splitlines() == ["### rollgate: all checks passed", "", "- `classify`: success", "- `gate`: skipped"]
     assert job_summary.read_text() == text + "\n\n"
-    assert classify.FORK_NOTE not in text
+    assert summary.FORK_NOTE not in text
 
 
 def test_a_failing_run_writes_the_summary_then_fails_naming_the_jobs(job_summary: Path) -> None:
@@ -87,11 +87,11 @@ def test_a_failing_run_writes_the_summary_then_fails_naming_the_jobs(job_summary
 def test_a_fork_run_says_what_it_skipped(job_summary: Path, ok: bool) -> None:
     needs = {"gate": _job("success" if ok else "failure")}
     if ok:
-        assert summary.run(json.dumps(needs), fork=True).endswith("\n\n" + classify.FORK_NOTE)
+        assert summary.run(json.dumps(needs), fork=True).endswith("\n\n" + summary.FORK_NOTE)
     else:
         with pytest.raises(RollgateError):
             summary.run(json.dumps(needs), fork=True)
-    assert classify.FORK_NOTE in job_summary.read_text()
+    assert summary.FORK_NOTE in job_summary.read_text()
 
 
 NOT_NEEDS = {
@@ -120,3 +120,13 @@ def test_the_command_fails_with_one_clear_error(
     monkeypatch.setenv("NEEDS", json.dumps({"classify": _job("success"), "gate": _job("skipped")}))
     assert cli.main(["pr", "summary"]) == 0
     assert capsys.readouterr().out.startswith("### rollgate: all checks passed")
+
+
+@pytest.mark.unit
+def test_the_required_check_records_what_the_pr_withdraws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    digest = "ab" * 32
+    needs = {"classify": _job("success", kind="revert", withdraws=f"prod: {digest}\n"), "gate": _job("skipped")}
+    text = summary.run(json.dumps(needs), fork=False)
+    assert f"- prod: {digest}" in text and f"- prod: {digest}" in target.read_text()

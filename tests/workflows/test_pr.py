@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rollgate.ci.classify import FORK_NOTE
+from rollgate.ci.summary import FORK_NOTE
 from rollgate.contracts import markers, paths
 from tests.helpers import Project, copy_project, reproduce
 from tests.standins import events, openapi

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from rollgate.adapters import dvc_stages, git, identity, trust
 from rollgate.ci import runner
+from rollgate.ci.summary import FORK_NOTE
 from rollgate.contracts import ledger, paths
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.ledger import Judged
@@ -136,13 +137,6 @@ def markdown(found: Classified, fork: bool) -> str:
     return "\n".join(lines)
 
 
-FORK_NOTE = (
-    "**From a fork:** this run has no credentials (GitHub gives it no secrets, no OIDC token and a read-only "
-    "token). Skipped: the DVC remote's read role (the embedded defaults are used) and the report comment "
-    "(the report is in the gate job's summary). Nothing is pushed."
-)
-
-
 def run(root: Path, base: str, fork: bool) -> str:
     """`rollgate pr classify`: sets the step output `kind`, writes the job summary, returns the summary."""
     try:
@@ -152,5 +146,6 @@ def run(root: Path, base: str, fork: bool) -> str:
         raise
     text = markdown(found, fork)
     runner.output("kind", found.kind)
+    runner.output("withdraws", "\n".join(found.withdraws))
     runner.summary(text)
     return text
