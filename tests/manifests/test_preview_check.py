@@ -116,7 +116,7 @@ def test_argocd_objects_must_be_what_the_configs_render(reproduced: Project, sch
     """manifests/argocd/ is rendered by whoever changes the configs: a pull request's hand edit fails."""
     project = copy_project(reproduced, tmp_path)
     project.rollgate("render", "--argocd")
-    code, out, err = _preview(project, schemas)
+    code, _, err = _preview(project, schemas)
     assert (code, err) == (0, ""), err
     target = next((project.path / "manifests/argocd").glob("*applicationset*.yaml"))
     target.write_text(target.read_text() + "# edited by hand\n")
