@@ -56,13 +56,14 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check src benchmarks tests && $(BIN)/ruff format --check src benchmarks tests
 
-## lint-workflows: zizmor (offline, medium severity and up) and GitHub's JSON Schemas over the workflows and composite actions
+## lint-workflows: zizmor (offline, medium severity and up) and GitHub's JSON Schemas over the workflows, composite actions and dependabot.yml
 GH_WORKFLOWS = $(wildcard .github/workflows/*.yml)
 GH_ACTIONS = $(wildcard .github/actions/*/action.yml)
 .PHONY: lint-workflows
 lint-workflows: install
 	$(BIN)/zizmor --offline --min-severity medium --strict-collection --no-progress .github
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(GH_WORKFLOWS) $(if $(GH_ACTIONS),&& $(BIN)/check-jsonschema --builtin-schema vendor.github-actions $(GH_ACTIONS))
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 ## format: apply ruff's fixes and formatting
 .PHONY: format
