@@ -163,12 +163,12 @@ adopt: install
 ## promote: pin the gated model in manifests/ENV/ with one pushed commit (ENV=prod by default)
 .PHONY: promote
 promote: install
-	$(RUN) promote --env $(or $(ENV),prod)
+	$(RUN) promote --env "$${ENV:-prod}"
 
 ## rollback: git revert of ENV's latest promotion commit, pushed (TO=commit for an older one)
 .PHONY: rollback
 rollback: install
-	$(RUN) rollback --env $(or $(ENV),prod) $(if $(TO),--to $(TO))
+	$(RUN) rollback --env "$${ENV:-prod}" $${TO:+--to "$$TO"}
 
 ## check-changes: every commit in BASE..HEAD that changed manifests/<env>/, classified; fails on a forbidden one (BASE=origin/main; PR=1 in a pull request)
 .PHONY: check-changes

@@ -169,9 +169,9 @@ def _render(args: argparse.Namespace) -> None:
 
 def _check_manifests(args: argparse.Namespace) -> int:
     if args.preview:
-        from rollgate.delivery import preview
+        from rollgate.delivery import preview_check
 
-        return preview.check(args.root, args.schemas)
+        return preview_check.check(args.root, args.schemas)
     from rollgate.manifests import check
 
     return check.run(args.root, args.schemas)
@@ -209,6 +209,12 @@ def _pr_verdicts(args: argparse.Namespace) -> None:
     print(verdicts.check(args.root, args.base))
 
 
+def _pr_revert(args: argparse.Namespace) -> None:
+    from rollgate.ci import aborted
+
+    print(aborted.run(args.root, args.event, os.environ.get("ROLLGATE_CLUSTER_APP", ""), args.base))
+
+
 def _pr_summary(args: argparse.Namespace) -> None:
     from rollgate.ci import summary
 
@@ -242,6 +248,12 @@ def _pr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     verdicts.add_argument("--base", required=True, help="the commit the PR merges into (its base sha)")
     verdicts.set_defaults(func=_pr_verdicts)
+    revert = pr.add_parser(
+        "revert", help="on a rollgate-rollout-aborted event: open the PR reverting its cause (ROLLGATE_CLUSTER_APP)"
+    )
+    revert.add_argument("--event", type=Path, required=True, help="the event payload (GITHUB_EVENT_PATH)")
+    revert.add_argument("--base", default="main", help="the branch the revert goes into (default main)")
+    revert.set_defaults(func=_pr_revert)
     summary = pr.add_parser("summary", help="the required check: every job (NEEDS, as toJSON(needs)) passed or skipped")
     summary.add_argument("--fork", **fork)  # type: ignore[arg-type]
     summary.set_defaults(func=_pr_summary)

@@ -358,7 +358,7 @@ def test_the_command_sets_the_kind_and_writes_the_summary(pr: Project, tmp_path:
     runner_pr, output, summary = _on_a_runner(pr, tmp_path)
     done = runner_pr.rollgate("pr", "classify", "--base", base, "--fork", fork)
     assert re.search(r"(?m)^kind<<(\S+)\npipeline\n\1$", output.read_text()), output.read_text()
-    assert parse_outputs(output.read_text()) == {"kind": "pipeline"}
+    assert parse_outputs(output.read_text()) == {"kind": "pipeline", "withdraws": ""}
     text = summary.read_text()
     assert text.startswith("### rollgate: a **pipeline** pull request\n") and "`params.yaml`" in text
     assert (FORK_NOTE in text) is (fork == "true")

@@ -13,7 +13,7 @@ import jinja2
 import pytest
 
 from rollgate.contracts import paths, verdict
-from rollgate.delivery import preview
+from rollgate.delivery import preview_check
 from rollgate.manifests import render
 from tests.helpers import APP, Project, copy_project
 
@@ -106,7 +106,7 @@ def test_a_schema_failure_names_its_environment(
         return env
 
     monkeypatch.setattr(render, "environment", with_typo)
-    assert preview.check(reproduced.path, schemas) == 1
+    assert preview_check.check(reproduced.path, schemas) == 1
     problems = capsys.readouterr().err.strip().splitlines()
     assert len(problems) == len(ENVS) and all("progressDeadlineAbrot" in p for p in problems), problems
     assert sorted(p.split(":", 1)[0] for p in problems) == sorted(ENVS), problems

@@ -90,11 +90,13 @@ class Act:
     env: dict[str, str]
     api_url: str
     variables: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # more --env for the jobs
 
     def run(self, event: str, payload: dict[str, object], workflow: str, token: str | None, timeout: int = 900) -> Run:
         """Run `.github/workflows/<workflow>` as the event's ref has it, on `event` with `payload`."""
         home = self.work / f"act-{len(list(self.work.glob('act-*')))}"
-        home.mkdir()
+        home.mkdir(parents=True)
         (home / "event.json").write_text(json.dumps(payload))
         # act copies its working directory into the workspace for a checkout of the event's own ref (it
         # skips actions/checkout then, --no-skip-checkout notwithstanding): make it that checkout, with
@@ -147,6 +149,10 @@ class Act:
                 cmd += ["--env", f"{name}={self.env[name]}"]
         for name, value in self.variables.items():
             cmd += ["--var", f"{name}={value}"]
+        for name, value in self.extra_env.items():
+            cmd += ["--env", f"{name}={value}"]
+        for name, value in self.secrets.items():
+            cmd += ["-s", f"{name}={value}"]
         if token is not None:
             cmd += ["-s", f"GITHUB_TOKEN={token}"]
         env = {**self.env, "XDG_CACHE_HOME": str(home / "xdg"), "HOME": str(home)}

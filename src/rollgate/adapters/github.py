@@ -47,7 +47,9 @@ class Route:
 LIST_COMMENTS = Route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
 CREATE_COMMENT = Route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments")
 UPDATE_COMMENT = Route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
-ROUTES = (LIST_COMMENTS, CREATE_COMMENT, UPDATE_COMMENT)  # every call this module makes
+LIST_PULLS = Route("GET", "/repos/{owner}/{repo}/pulls")
+CREATE_PULL = Route("POST", "/repos/{owner}/{repo}/pulls")
+ROUTES = (LIST_COMMENTS, CREATE_COMMENT, UPDATE_COMMENT, LIST_PULLS, CREATE_PULL)  # every call this module makes
 
 
 @dataclass(frozen=True)
@@ -221,3 +223,36 @@ def upsert_comment(number: int, body: str, marker: str, client: Client | None = 
         return Upserted("created", int(made["id"]), str(made["html_url"]))
     done = client.call(UPDATE_COMMENT, body={"body": text}, comment_id=int(found["id"])).data
     return Upserted("updated", int(done["id"]), str(done["html_url"]))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A pull request `open_pull` opened, or found open already for the same branch."""
+
+    action: Literal["opened", "found"]
+    number: int
+    url: str
+
+
+def find_pull(head: str, base: str, client: Client | None = None) -> Opened | None:
+    """The open pull request from branch `head` into `base`, if there is one."""
+    client = client or Client.from_env()
+    owner = client.repository.split("/")[0]
+    query: dict[str, str | int] = {"head": f"{owner}:{head}", "base": base, "state": "open", "per_page": 100}
+    for found in client.pages(client.path(LIST_PULLS), query):
+        if isinstance(found, dict) and found.get("head", {}).get("ref") == head:
+            return Opened("found", int(found["number"]), str(found["html_url"]))
+    return None
+
+
+def open_pull(head: str, base: str, title: str, body: str, client: Client | None = None) -> Opened:
+    """The open pull request from branch `head` into `base`: found when one is open already (so a
+    repeated event opens no second one), else opened with `title` and `body` (cut to GitHub's limit)."""
+    client = client or Client.from_env()
+    found = find_pull(head, base, client)
+    if found is not None:
+        return found
+    made = client.call(
+        CREATE_PULL, body={"title": title, "head": head, "base": base, "body": body[:COMMENT_LIMIT]}
+    ).data
+    return Opened("opened", int(made["number"]), str(made["html_url"]))
