@@ -33,6 +33,15 @@ def reproduced(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
+def promoted_prod(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the seed reproduced, committed and its model promoted to prod (pushed to its origin),
+    built once per worker for the modules of the "promoted" group: never change it, copy or clone it."""
+    project = reproduce(copy_project(seed_project, tmp_path_factory.mktemp("promoted")))
+    project.rollgate("promote", "--env", "prod")
+    return project
+
+
+@pytest.fixture(scope="session")
 def schemas() -> Path:
     """The strict JSON Schemas of the custom resources: `../shared/schemas` beside the checkout, else the
     `.schemas/` that `make schemas` writes. Missing, a `requires_schemas` test skips on a developer's
@@ -49,7 +58,12 @@ def schemas() -> Path:
 # Each module runs on one xdist worker (its module fixtures are built once); so do the modules that
 # share the session's delivery story, and the load-sensitive server tests (never beside each other).
 STORY = ("test_model_store.py", "test_preview.py", "test_promote.py", "test_rollback.py", "test_trust.py")
-GROUPS = {f"tests/delivery/{name}": "story" for name in STORY} | {"tests/serve/test_load.py": "serial"}
+PROMOTED = ("tests/ci/test_classify.py", "tests/ci/test_aborted.py", "tests/workflows/test_rollback.py")
+GROUPS = (
+    {f"tests/delivery/{name}": "story" for name in STORY}
+    | dict.fromkeys(PROMOTED, "promoted")  # they share `promoted_prod`
+    | {"tests/serve/test_load.py": "serial"}
+)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -64,10 +64,8 @@ def test_the_event_is_checked_against_a_configured_app(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def promoted(reproduced: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    project = copy_project(reproduced, tmp_path_factory.mktemp("aborted"))
-    project.rollgate("promote", "--env", "prod")
-    return project
+def promoted(promoted_prod: Project) -> Project:
+    return promoted_prod
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from rollgate.contracts import ledger, release
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.ledger import Commit, Judged
 from tests.ci.test_runner import parse_outputs
-from tests.helpers import APP, BIN, Project, copy_project, tool_env
+from tests.helpers import APP, BIN, Project, tool_env
 
 PERSON = ("rollgate tests", "tests@rollgate.invalid")
 
@@ -161,8 +161,9 @@ def _declared(root: Path) -> set[str]:
 
 @pytest.mark.integration
 def test_reads_is_everything_the_pipeline_reads_and_writes(
-    reproduced: Project, monkeypatch: pytest.MonkeyPatch
+    promoted_prod: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    reproduced = promoted_prod
     monkeypatch.chdir(reproduced.path)  # where CI runs it (see the cwd test below)
     found = classify.reads(reproduced.path)
     assert _declared(reproduced.path) <= found
@@ -173,7 +174,8 @@ def test_reads_is_everything_the_pipeline_reads_and_writes(
 
 
 @pytest.mark.integration
-def test_reads_does_not_depend_on_the_working_directory(reproduced: Project, tmp_path: Path) -> None:
+def test_reads_does_not_depend_on_the_working_directory(promoted_prod: Project, tmp_path: Path) -> None:
+    reproduced = promoted_prod
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(reproduced.path)
         here = classify.reads(reproduced.path)
@@ -200,13 +202,10 @@ def test_reads_of_a_pipeline_in_a_subfolder_are_repository_relative(
 
 
 @pytest.fixture(scope="module")
-def promoted(reproduced: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """main: a copy of the module's reproduced project whose model `rollgate promote` pinned in prod.
+def promoted(promoted_prod: Project) -> Project:
+    """main: a reproduced project whose model `rollgate promote` pinned in prod (the session's).
     Each test branches from it in a clone (git only: classifying needs no DVC cache)."""
-    project = copy_project(reproduced, tmp_path_factory.mktemp("promoted"))
-    done = project.rollgate("promote", "--env", "prod")
-    assert "deployed" in done.stdout, done.stdout
-    return project
+    return promoted_prod
 
 
 def _head(project: Project) -> str:

@@ -302,6 +302,7 @@ def test_a_config_only_change_is_a_re_render_commit(story: Story, tmp_path: Path
     assert project.git("status", "--porcelain").stdout == ""
 
 
+@pytest.mark.e2e  # two promotions racing for one push: long (two retrains), so in make test-e2e
 def test_two_clones_at_once_the_newer_source_wins(story: Story, tmp_path: Path) -> None:
     """Two merges, two promotion runs racing: the run of the older merge must refuse, whoever pushes first."""
     older = fork(story.project, tmp_path / "a")

@@ -56,6 +56,7 @@ def test_demo_runs_in_a_scratch_clone_and_says_what_happened(reproduced: Project
     assert (reproduced.path / ".demo/workspace/models/model.skops").is_file()
 
 
+@pytest.mark.e2e  # a second full demo (a retrain and both previews): make test-e2e
 def test_demo_of_a_committed_params_change_trains_gates_and_previews(reproduced: Project) -> None:
     """What a pull request's job does, in the demo: the changed params train a challenger."""
     reproduced.write_params(tiny_params(train={"hist_gradient_boosting": {"max_iter": 12}}))

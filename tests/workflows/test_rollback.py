@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rollgate.contracts import paths
-from tests.helpers import Project, copy_project, reproduce
+from tests.helpers import Project, copy_project
 from tests.standins import openapi
 from tests.standins.github_api import GitHubAPI, Identity
 from tests.workflows.act import Act, act_binary, add_workflow_files
@@ -29,18 +29,18 @@ def _tree(project: Project, rev: str, folder: str = "manifests/prod") -> str:
 
 
 @pytest.fixture(scope="module")
-def promoted(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str, str]:
-    """A project on main with the workflows, its prod promotion pushed; (project, promotion, tree before)."""
+def promoted(promoted_prod: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str, str]:
+    """The session's promoted project with the workflows and its remote by absolute path (act's
+    workspaces live elsewhere), pushed; (project, its prod promotion, manifests/prod/'s tree before it)."""
     act_binary()
     base = tmp_path_factory.mktemp("rollback-workflow")
-    project = copy_project(seed_project, base)
+    project = copy_project(promoted_prod, base)
     project.dvc("remote", "modify", "local", "url", str(base / "dvc-remote"))
     add_workflow_files(project)
-    reproduce(project)
+    project.commit("the workflows")
     project.git("push", "-q", "origin", "main")
-    before = _tree(project, "HEAD")
-    project.rollgate("promote", "--env", "prod")
-    return project, project.git("rev-parse", "HEAD").stdout.strip(), before
+    promotion = project.git("log", "-1", "--format=%H", "--", "manifests/prod").stdout.strip()
+    return project, promotion, _tree(project, f"{promotion}~1")
 
 
 def _act(project: Project, tmp_path: Path, api_url: str) -> Act:
