@@ -26,17 +26,25 @@ def project(seed_project: Project, tmp_path: Path) -> Project:
     return copy_project(seed_project, tmp_path)
 
 
+@pytest.fixture(scope="session")
+def reproduced_seed(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The seed with its pipeline run once and committed, once per session (per xdist worker): never
+    change it, copy it."""
+    return reproduce(copy_project(seed_project, tmp_path_factory.mktemp("reproduced-seed")))
+
+
 @pytest.fixture(scope="module")
-def reproduced(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A copy of the seed whose pipeline has run once and been committed (shared by a module's tests)."""
-    return reproduce(copy_project(seed_project, tmp_path_factory.mktemp("reproduced")))
+def reproduced(reproduced_seed: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the reproduced seed (its own work tree, cache, origin, remote and MLflow store), shared by
+    a module's tests."""
+    return copy_project(reproduced_seed, tmp_path_factory.mktemp("reproduced"))
 
 
 @pytest.fixture(scope="session")
-def promoted_prod(seed_project: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A copy of the seed reproduced, committed and its model promoted to prod (pushed to its origin),
-    built once per worker for the modules of the "promoted" group: never change it, copy or clone it."""
-    project = reproduce(copy_project(seed_project, tmp_path_factory.mktemp("promoted")))
+def promoted_prod(reproduced_seed: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of the reproduced seed whose model was promoted to prod (pushed to its origin), built once
+    per worker for the modules of the "promoted" group: never change it, copy or clone it."""
+    project = copy_project(reproduced_seed, tmp_path_factory.mktemp("promoted"))
     project.rollgate("promote", "--env", "prod")
     return project
 
