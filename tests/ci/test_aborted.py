@@ -41,6 +41,7 @@ BAD = {
     "another event": ({"action": "rollgate-rollout-succeeded"}, "not a rollgate-rollout-aborted"),
     "another sender": ({"sender": {"login": "mallory"}}, "sent by mallory, not by the cluster's App"),
     "no sender": ({"sender": None}, "sent by nobody"),
+    "a sender that is no user": ({"sender": "rollgate-cluster[bot]"}, "sent by nobody"),
     "a missing field": ({"message": ""}, "client_payload lacks message"),
     "an unknown env": ({"env": "qa"}, "client_payload.env 'qa' is none of prod, staging"),
     "a bad digest": ({"model_sha256": "abc"}, "model_sha256 is not 64 hex digits"),
@@ -53,6 +54,15 @@ BAD = {
 def test_a_bad_event_is_refused_naming_why(tmp_path: Path, change: dict[str, object], error: str) -> None:
     with pytest.raises(RollgateError, match=error):
         aborted.read_event(_event(tmp_path, **change), CLUSTER, ["prod", "staging"])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("text", ["[1, 2]", "not json", '"a string"'])
+def test_an_event_that_is_no_object_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(text)
+    with pytest.raises(RollgateError, match="event"):
+        aborted.read_event(path, CLUSTER, ["prod"])
 
 
 @pytest.mark.unit

@@ -50,9 +50,11 @@ def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
         event: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RollgateError(f"{path}: not a readable JSON event ({exc})") from exc
-    if not isinstance(event, dict) or event.get("action") != EVENT:
-        raise RollgateError(f"{path}: not a {EVENT} repository_dispatch (action {event.get('action')!r})")
-    sender = str((event.get("sender") or {}).get("login") or "")
+    action = event.get("action") if isinstance(event, dict) else None
+    if action != EVENT:
+        raise RollgateError(f"{path}: not a {EVENT} repository_dispatch (action {action!r})")
+    who = event.get("sender")
+    sender = str(who.get("login") or "") if isinstance(who, dict) else ""
     if not cluster_app:
         raise RollgateError("ROLLGATE_CLUSTER_APP is not set: the cluster App's login the event must come from")
     if sender != cluster_app:
