@@ -36,6 +36,14 @@ def _manifests(project: Project) -> str:
     return digest.hexdigest() + "\n" + status
 
 
+def _set_staging(project: Project, key: str, value: str) -> None:
+    """Give the top-level or nested `key:` of configs/deploy/staging.yaml the quoted `value` (one line)."""
+    config = project.path / paths.DEPLOY_CONFIGS / "staging.yaml"
+    text, count = re.subn(rf"(?m)^(\s*{key}:) \S+", rf'\1 "{value}"', config.read_text())
+    assert count == 1
+    config.write_text(text)
+
+
 def _preview(project: Project, schemas: Path) -> tuple[int, str, str]:
     done = project.rollgate("check-manifests", "--preview", "--schemas", str(schemas), check=False)
     assert "Traceback" not in done.stderr, done.stderr
@@ -64,10 +72,7 @@ def test_a_broken_render_fails_naming_its_environment(
     reproduced: Project, schemas: Path, tmp_path: Path, url: str, error: str
 ) -> None:
     project = copy_project(reproduced, tmp_path)
-    config = project.path / paths.DEPLOY_CONFIGS / "staging.yaml"
-    text, count = re.subn(r"(?m)^(\s*prometheus_url:) \S+", rf'\1 "{url}"', config.read_text())
-    assert count == 1
-    config.write_text(text)
+    _set_staging(project, "prometheus_url", url)
     before = _manifests(project)
     code, out, err = _preview(project, schemas)
     assert code == 1
@@ -129,10 +134,7 @@ def test_an_unsupported_kubernetes_version_is_one_clear_error(
     reproduced: Project, schemas: Path, tmp_path: Path
 ) -> None:
     project = copy_project(reproduced, tmp_path)
-    config = project.path / paths.DEPLOY_CONFIGS / "staging.yaml"
-    text, count = re.subn(r"(?m)^(\s*kubernetes_version:) \S+", r'\1 "1.5.0"', config.read_text())
-    assert count == 1
-    config.write_text(text)
+    _set_staging(project, "kubernetes_version", "1.5.0")
     code, _, err = _preview(project, schemas)
     assert code == 1
     assert "staging: " in err and "Kubernetes 1.5.0 is not a version kubernetes-validate has schemas for" in err

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.helpers import ROOT, Project
 
@@ -175,13 +174,3 @@ def _texts(github: Path, workflow: str) -> str:
     """The workflow and every local composite action it may call (their pinned actions need stand-ins)."""
     paths = [github / "workflows" / workflow, *sorted(github.glob("actions/*/action.yml"))]
     return "\n".join(p.read_text() for p in paths)
-
-
-def workflow_uses(path: Path) -> set[str]:
-    """Every `owner/repo` a workflow (and the local composite actions) pins."""
-    texts = [path.read_text()] + [p.read_text() for p in (ROOT / ".github/actions").glob("*/action.yml")]
-    return {f"{o}/{r}" for text in texts for o, r, _ in PINNED.findall(text)}
-
-
-def load(path: Path) -> dict[str, object]:
-    return yaml.safe_load(path.read_text())

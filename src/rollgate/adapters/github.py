@@ -245,14 +245,17 @@ def find_pull(head: str, base: str, client: Client | None = None) -> Opened | No
     return None
 
 
-def open_pull(head: str, base: str, title: str, body: str, client: Client | None = None) -> Opened:
-    """The open pull request from branch `head` into `base`: found when one is open already (so a
-    repeated event opens no second one), else opened with `title` and `body` (cut to GitHub's limit)."""
+def create_pull(head: str, base: str, title: str, body: str, client: Client | None = None) -> Opened:
+    """Open a pull request from branch `head` into `base` (`body` cut to GitHub's limit)."""
     client = client or Client.from_env()
-    found = find_pull(head, base, client)
-    if found is not None:
-        return found
     made = client.call(
         CREATE_PULL, body={"title": title, "head": head, "base": base, "body": body[:COMMENT_LIMIT]}
     ).data
     return Opened("opened", int(made["number"]), str(made["html_url"]))
+
+
+def open_pull(head: str, base: str, title: str, body: str, client: Client | None = None) -> Opened:
+    """The open pull request from branch `head` into `base`: found when one is open already (so a
+    repeated event opens no second one), else opened with `title` and `body`."""
+    client = client or Client.from_env()
+    return find_pull(head, base, client) or create_pull(head, base, title, body, client)

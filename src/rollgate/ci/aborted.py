@@ -124,5 +124,5 @@ def run(root: Path, event: Path, cluster_app: str, base: str = "main") -> str:
         git.push(root)
         subject = git.git(root, "log", "-1", "--format=%s", sha).strip()
         title = f'Revert "{subject}": rollout aborted in {aborted.env}'
-        opened = github.open_pull(branch, base, title, body(aborted, sha, why), client)
+        opened = github.create_pull(branch, base, title, body(aborted, sha, why), client)
     return f"{opened.action} #{opened.number} {opened.url}: reverts {why}"

@@ -71,6 +71,14 @@ def decide(changed: Sequence[str], reads: Iterable[str], judged: Sequence[Judged
     return (REVERT if undoes else NONE), ()
 
 
+def changed_files(root: Path, base: str, head: str = "HEAD", *within: str) -> list[str]:
+    """The files a pull request `base..head` changes (from their merge base, renames as two paths),
+    optionally only those `within` the given paths."""
+    start = git.git(root, "merge-base", base, head).strip()
+    listed = git.git(root, "diff", "--name-only", "--no-renames", start, head, "--", *within)
+    return [name for name in listed.split("\n") if name]
+
+
 def reads(root: Path) -> set[str]:
     """Every path whose change makes a pull request a pipeline one (see the module's docstring)."""
     found = set(ALSO_READ)
@@ -94,9 +102,7 @@ def classify(root: Path, base: str, head: str = "HEAD") -> Classified:
             "commit named here may be its merge commit, holding every change of the branch):\n  "
             + "\n  ".join(forbidden)
         )
-    start = git.git(root, "merge-base", base, head).strip()
-    changed = git.git(root, "diff", "--name-only", "--no-renames", start, head).split("\n")
-    kind, relevant = decide([c for c in changed if c], reads(root), [j for _, j in judged])
+    kind, relevant = decide(changed_files(root, base, head), reads(root), [j for _, j in judged])
     return Classified(
         kind, WHY[kind], relevant, tuple(trust.line(env, j) for env, j in judged), _withdraws(root, base, head)
     )

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from rollgate.adapters import git
+from rollgate.ci.classify import changed_files
 from rollgate.contracts import jsonio, paths, verdict
 from rollgate.contracts.errors import ContractError, RollgateError
 from rollgate.data.schema import DATASET
@@ -19,8 +20,7 @@ from rollgate.pipeline import verify
 
 def changed(root: Path, base: str, head: str = "HEAD") -> list[str]:
     """The environments whose verdict file the range `base..head` changes."""
-    start = git.git(root, "merge-base", base, head).strip()
-    found = set(git.git(root, "diff", "--name-only", "--no-renames", start, head, "--", str(paths.GATES_DIR)).split())
+    found = set(changed_files(root, base, head, str(paths.GATES_DIR)))
     return [env for env in paths.environments(root) if str(paths.gate_verdict(env)) in found]
 
 
