@@ -130,6 +130,21 @@ ui: install
 lock: install
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra delivery --extra serve --extra dev -o requirements/lock.txt pyproject.toml
 
+## requirements: cut requirements/{serve,pipeline,build}.txt (hashed, what the images install) from the lock (after `make lock`)
+.PHONY: requirements
+requirements: install
+	$(BIN)/python -m rollgate.ci.lockset
+
+## image-context: the images' wheelhouse .wheelhouse/ (pip download of requirements/*.txt, hash-checked, cached); BASE_IMAGE defined (CI): refused, even empty, unless pinned by digest
+.PHONY: image-context
+image-context: install
+	$(BIN)/python -m rollgate.ci.buildah context $(if $(filter-out undefined,$(origin BASE_IMAGE)),--base "$$BASE_IMAGE")
+
+## image: build the image TARGET (serve, or pipeline) here with buildah, FROM a local Debian bookworm (mmdebstrap); base and wheels cached under ~/.cache/rollgate/
+.PHONY: image
+image: install
+	$(BIN)/python -m rollgate.ci.buildah build --target $(or $(TARGET),serve)
+
 ## schemas: check the CRDs of schemas.lock against their sha256 (downloaded, or CRDS=dir), convert them into .schemas/
 .PHONY: schemas
 schemas: install

@@ -337,6 +337,38 @@ def _log_flags(serve: argparse.ArgumentParser, max_bytes: int, files: int) -> No
     )
 
 
+def _image(args: argparse.Namespace) -> None:
+    from rollgate.ci import image
+
+    if args.image_command == "pin":
+        changed = image.pin(args.root, args.digest, args.env)
+        print(f"pinned {args.digest} in {', '.join(changed) or 'nothing (every environment had it)'}")
+    elif args.image_command == "pr":
+        print(image.pr(args.root, args.digest, args.image_ref, args.base))
+    elif args.image_command == "sign":
+        print(image.sign(args.ref, args.sbom))
+    else:
+        print(image.targets(args.root))
+
+
+def _image_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = sub.add_parser("image", help="the image workflow's steps: targets, sign, pin, pr")
+    steps = group.add_subparsers(dest="image_command", required=True, metavar="STEP")
+    steps.add_parser("targets", help="the repositories to push to, from configs/deploy (step outputs)")
+    sign = steps.add_parser("sign", help="cosign keyless: sign REF (name@sha256:...), attest --sbom")
+    sign.add_argument("--ref", required=True, help="the pushed image, name@sha256:<64 hex>")
+    sign.add_argument("--sbom", type=Path, help="an SPDX JSON SBOM to attach as a signed attestation")
+    pin = steps.add_parser("pin", help="write DIGEST into image.digest of configs/deploy/ENV.yaml (every ENV)")
+    pin.add_argument("--env", action="append", help="an environment (repeat for several; default every one)")
+    pr = steps.add_parser("pr", help="pin DIGEST everywhere on rollgate/image-<digest12>, push, open the PR")
+    pr.add_argument("--image-ref", required=True, help="the pushed image, name@sha256:... (its name: image.repository)")
+    pr.add_argument("--base", default="main", help="the branch the pull request goes into (default main)")
+    for step in (pin, pr):
+        step.add_argument("--digest", required=True, help="the image's digest, sha256:<64 hex>")
+    for step in steps.choices.values():
+        step.set_defaults(func=_image)
+
+
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
@@ -429,6 +461,7 @@ def parser() -> argparse.ArgumentParser:
     _delivery_parser(sub)
     _manifests_parser(sub)
     _pr_parser(sub)
+    _image_parser(sub)
     _serve_parser(sub)
     adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
     adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")
