@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # wrk: make bench-serve. nginx, prometheus (promtool), buildah, mmdebstrap: the rollout, rules and image tests.
-PACKAGES=(wrk nginx prometheus buildah mmdebstrap)
+# gnupg (gpg): the signed promotion commit tests.
+PACKAGES=(wrk nginx prometheus buildah mmdebstrap gnupg)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

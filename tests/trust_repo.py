@@ -59,14 +59,16 @@ class Repo:
         self.git("push", "-q", "origin", "HEAD:main")
         return self.git("rev-parse", "HEAD")
 
-    def promote(self, sha256: str, env: str = "prod", who: Identity = BOT, verdict: str = "promote") -> str:
+    def promote(
+        self, sha256: str, env: str = "prod", who: Identity = BOT, verdict: str = "promote", sign: bool = False
+    ) -> str:
         """A promotion commit as `rollgate promote` makes it: record, a rendered file, the trailer block."""
         jsonio.write(self.path / paths.release_record(env), record(env, sha256))
         self.write(f"manifests/{env}/app-rollout.yaml", f"model: {sha256}\nimage: one\n")
         block = "\n".join(
             [f"{trailers.ENV}: {env}", f"{trailers.MODEL_SHA256}: {sha256}", f"{trailers.VERDICT}: {verdict}"]
         )
-        return self.commit(f"deploy({env}): model {sha256[:12]}", f"The gate said {verdict}.\n\n{block}", who)
+        return self.commit(f"deploy({env}): model {sha256[:12]}", f"The gate said {verdict}.\n\n{block}", who, sign)
 
     def rerender(self, image: str, env: str = "prod", who: Identity = BOT) -> str:
         """A re-render: the same model, another image, `Rollgate-Rerender` = the folder's new tree id."""

@@ -134,6 +134,24 @@ def _reanchor(args: argparse.Namespace) -> None:
     print(reanchor.run(args.root))
 
 
+def _signing_import(args: argparse.Namespace) -> None:
+    from rollgate.ci import signing
+
+    print(signing.run(args.root, args.env, args.home))
+
+
+def _signing_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    signing = sub.add_parser("signing", help="the promotion key that signs promotion commits").add_subparsers(
+        dest="signing_command", required=True, metavar="SIGNING_COMMAND"
+    )
+    imp = signing.add_parser(
+        "import", help="import ROLLGATE_SIGNING_KEY (the secret key) for the job's later steps to sign with"
+    )
+    imp.add_argument("--env", required=True, help="the environment whose promotion.signing_key it must be")
+    imp.add_argument("--home", type=Path, help="a new GNUPGHOME for it (default: a new folder under RUNNER_TEMP)")
+    imp.set_defaults(func=_signing_import)
+
+
 def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     promote = sub.add_parser("promote", help="pin the gated model in manifests/ENV/ with one pushed commit")
     promote.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
@@ -459,6 +477,7 @@ def parser() -> argparse.ArgumentParser:
     report.set_defaults(func=_report)
 
     _delivery_parser(sub)
+    _signing_parser(sub)
     _manifests_parser(sub)
     _pr_parser(sub)
     _image_parser(sub)

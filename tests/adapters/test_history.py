@@ -4,9 +4,7 @@ message, and re-allows are files."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -151,28 +149,3 @@ def test_a_shallow_clone_is_refused(repo: Repo, tmp_path: Path) -> None:
     shallow = repo.shallow_clone(tmp_path / "shallow")
     with pytest.raises(RollgateError, match=r"is a shallow clone: .* run `git fetch --unshallow`"):
         history.read(shallow, "prod")
-
-
-def _signing(repo: Repo, tmp_path: Path) -> None:
-    """ssh signing with a fresh key that the repository's git trusts for the promotion identity."""
-    if shutil.which("ssh-keygen") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("ssh-keygen is missing (make test-deps)")
-        pytest.skip("ssh-keygen is missing: signature verification is not tested here")
-    key = tmp_path / "key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    (tmp_path / "allowed").write_text(f"{BOT.email} {(tmp_path / 'key.pub').read_text()}")
-    repo.git("config", "gpg.format", "ssh")
-    repo.git("config", "user.signingkey", str(key))
-    repo.git("config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
-    config = repo.path / "configs/deploy/prod.yaml"
-    config.write_text(config.read_text().replace("verify_signatures: false", "verify_signatures: true"))
-    repo.commit("verify the promotion identity's signatures")
-
-
-def test_with_signatures_verified_an_unsigned_promotion_does_not_count(repo: Repo, tmp_path: Path) -> None:
-    _signing(repo, tmp_path)
-    repo.promote(V1)
-    assert repo.history().deployed == frozenset()
-    repo.git("commit", "-q", "--amend", "--no-edit", "-S", who=BOT)
-    assert repo.history().deployed == {V1}

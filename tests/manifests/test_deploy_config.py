@@ -55,7 +55,8 @@ BAD = [
     ("bad namespace", _with("namespace", "Fraud_Prod"), "namespace"),
     ("a secret-looking key", _with("argocd.token", "ghp_x"), "argocd.token: unknown key"),
     ("promotion email", _with("promotion.email", "rollgate-bot"), "promotion.email"),
-    ("promotion unknown key", _with("promotion.signing_key", "x"), "promotion.signing_key: unknown key"),
+    ("promotion unknown key", _with("promotion.keyring", "x"), "promotion.keyring: unknown key"),
+    ("promotion key unverified", _with("promotion.signing_key", "k.asc"), "signing_key is set but verify_signatures"),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -26,8 +26,7 @@ class Identity(Protocol):
     """Who commits (`rollgate.contracts.trailers.Identity`; not imported, so the stages that read lineage
     here do not depend on the trust rules)."""
 
-    @property
-    def verify_signatures(self) -> bool: ...
+    def sign_args(self) -> list[str]: ...
 
     def git_env(self) -> dict[str, str]: ...
 
@@ -47,21 +46,27 @@ class Upstream:
 
 
 def _run(
-    root: Path, args: Sequence[str], stdin: str | None = None, who: Identity | None = None
+    root: Path,
+    args: Sequence[str],
+    stdin: str | None = None,
+    who: Identity | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **who.git_env()} if who else None
-    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False, env=env)
+    full = {**os.environ, **(who.git_env() if who else {}), **(env or {})} if who or env else None
+    return subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True, text=True, check=False, env=full)
 
 
 def _signed(who: Identity | None) -> list[str]:
     """Sign what the identity commits when its signatures are verified (else they would not count)."""
-    return ["-S"] if who and who.verify_signatures else []
+    return who.sign_args() if who else []
 
 
-def git(root: Path, *args: str, stdin: str | None = None, who: Identity | None = None) -> str:
-    """Run `git args` in `root` (as `who`, when given); its stdout, or a RollgateError naming the command
-    and git's stderr."""
-    done = _run(root, args, stdin, who)
+def git(
+    root: Path, *args: str, stdin: str | None = None, who: Identity | None = None, env: Mapping[str, str] | None = None
+) -> str:
+    """Run `git args` in `root` (as `who`, when given, with `env` added); its stdout, or a RollgateError
+    naming the command and git's stderr."""
+    done = _run(root, args, stdin, who, env)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()
         raise RollgateError(f"`git {' '.join(args)}` failed: {' / '.join(why) or f'exit {done.returncode}'}")

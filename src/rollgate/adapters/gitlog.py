@@ -2,7 +2,8 @@
 
 The log follows the first-parent chain (main as it moved) and lists only the commits that touched
 `manifests/<env>/` or `deploy-state/<env>/`, each with its author, committer, signature status when
-asked, its trailer block as git parses it, and the tree and blob ids of what changed (`--raw -t`).
+asked (judged by the promotion key alone), its trailer block as git parses it, and the tree and blob
+ids of what changed (`--raw -t`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from rollgate.adapters import git
+from rollgate.adapters import git, signing
 from rollgate.contracts import paths, trailers
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.ledger import Commit
+from rollgate.contracts.trailers import SigningKey
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FIELDS = ("%H", "%P", "%an", "%ae", "%cn", "%ce", "%G?", "%s", "%(trailers:only,unfold)")
@@ -33,15 +35,21 @@ def require_full_history(root: Path, what: str) -> None:
         )
 
 
-def read(root: Path, env: str, rev: str = "HEAD", signatures: bool = False) -> list[Commit]:
-    """The first-parent commits up to `rev` that touched the env's manifests or state, oldest first."""
-    fields = [f if f != "%G?" or signatures else "" for f in _FIELDS]
+def read(root: Path, env: str, rev: str = "HEAD", key: SigningKey | None = None) -> list[Commit]:
+    """The first-parent commits up to `rev` that touched the env's manifests or state, oldest first;
+    with `key`, each commit's `%G?` as judged by that key alone (`rollgate.adapters.signing`)."""
+    fields = [f if f != "%G?" or key else "" for f in _FIELDS]
     folder = paths.release_record(env).parent.as_posix()
     state = (trailers.STATE_DIR / env).as_posix()
-    out = git.git(
-        root, "log", "--first-parent", "--reverse", "--raw", "-t", "--no-abbrev", "--no-renames",
+    log = (
+        "log", "--first-parent", "--reverse", "--raw", "-t", "--no-abbrev", "--no-renames",
         "--format=%x1e" + "%x1f".join(fields) + "%x1f", rev, "--", folder, state,
     )  # fmt: skip
+    if key is None:
+        out = git.git(root, *log)
+    else:
+        with signing.verifying(key) as check:
+            out = git.git(root, *check.args, *log, env=check.env)
     return [_commit(env, chunk) for chunk in out.split("\x1e") if chunk.strip()]
 
 

@@ -29,7 +29,7 @@ def ledger(root: Path, env: str, rev: str = "HEAD", who: Identity | None = None)
         raise RollgateError(f"{root}: not a git repository: what {env} ran is read from its history")
     gitlog.require_full_history(root, f"what {env} ran and what was withdrawn from it")
     who = who or identity.load(root, env)
-    commits = gitlog.read(root, env, rev, signatures=who.verify_signatures)
+    commits = gitlog.read(root, env, rev, key=who.signing_key)
     start = rules.anchor_index(commits) or 0
     # The record pinned at the anchor, and every one after it.
     at = max((i for i, c in enumerate(commits[: start + 1]) if c.record), default=start)

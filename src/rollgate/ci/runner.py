@@ -1,5 +1,6 @@
-"""The files a GitHub runner reads back from a step: job outputs and the job summary. Outside a runner
-(the variables unset) outputs are printed and the summary is left out, so every command runs locally."""
+"""The files a GitHub runner reads back from a step: job outputs, the job summary and the environment of
+later steps. Outside a runner (the variables unset) outputs are printed and the summary and the
+environment are left out, so every command runs locally."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from rollgate.contracts.errors import RollgateError
 
-OUTPUT, SUMMARY = "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"
+OUTPUT, SUMMARY, ENV = "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV"
 
 
 def output(name: str, value: str) -> None:
@@ -18,8 +19,21 @@ def output(name: str, value: str) -> None:
     if not target:
         print(f"{name}={value}")
         return
+    _append(target, OUTPUT, _assignment(name, value))
+
+
+def environment(name: str, value: str) -> bool:
+    """Set the environment variable `name` for the job's later steps; False outside a runner."""
+    target = os.environ.get(ENV)
+    if not target:
+        return False
+    _append(target, ENV, _assignment(name, value))
+    return True
+
+
+def _assignment(name: str, value: str) -> str:
     delimiter = f"rollgate_{secrets.token_hex(8)}"  # never in the value: GitHub's multi-line syntax
-    _append(target, OUTPUT, f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
 
 
 def summary(markdown: str) -> bool:

@@ -26,6 +26,16 @@ from rollgate.contracts.trailers import History, Identity
 
 PROMOTION, RERENDER, REVERT, RESTORE = "promotion", "re-render", "exact revert", "restore"
 ANCHOR, START, REALLOW, FORBIDDEN, UNCHECKED = "adopt reset", "start", "re-allow", "forbidden", "before the anchor"
+# git's %G? in words, as judged with the promotion key alone (`rollgate.adapters.signing`).
+_SIGNATURES = {
+    "N": "it is unsigned",
+    "E": "its signature cannot be checked (another key, or none git can use)",
+    "B": "its signature is bad",
+    "U": "its signature is good but from an untrusted key",
+    "X": "its signature has expired",
+    "Y": "its signature is by an expired key",
+    "R": "its signature is by a revoked key",
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class Commit:
     subject: str
     author: tuple[str, str]  # (name, email)
     committer: tuple[str, str]
-    signature: str  # git's %G? ("G": good and trusted); "" when signatures are not verified
+    signature: str  # git's %G? by the promotion key alone ("G": signed by it); "" when not verified
     found: dict[str, list[str]]  # the Rollgate-* trailers of its trailer block
     root: bool = False
     folder: tuple[str | None, str | None] | None = None  # tree ids of manifests/<env>/ before, after
@@ -157,8 +167,11 @@ def _unauthorised(led: Ledger, commit: Commit) -> str | None:
     if not who.made(commit.author, commit.committer):
         by = f"{commit.author[0]} <{commit.author[1]}> (committed by {commit.committer[0]} <{commit.committer[1]}>)"
         return f"made by {by}, not the promotion identity {who.name} <{who.email}>"
-    if who.verify_signatures and commit.signature != "G":
-        return f"its signature does not verify (git %G? says {commit.signature or 'N'})"
+    if who.signing_key and commit.signature != "G":
+        said = _SIGNATURES.get(commit.signature or "N", "its signature does not verify")
+        return (
+            f"{said}, not signed by the promotion key {who.signing_key.key_id} (git %G? says {commit.signature or 'N'})"
+        )
     return None
 
 

@@ -51,12 +51,34 @@ def reallowed_digest(env: str, path: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class SigningKey:
+    """The OpenPGP public key whose signatures alone make a promotion count (`promotion.signing_key`)."""
+
+    fingerprint: str  # 40 hex digits, upper case, of the primary key (the one that signs)
+    armored: str  # the ASCII-armoured public key, as committed
+    source: str  # where it was read from, for messages
+
+    @property
+    def key_id(self) -> str:
+        """The long key id (the fingerprint's last 16 hex digits), as Argo CD's `signatureKeys` names it."""
+        return self.fingerprint[-16:]
+
+
+@dataclass(frozen=True)
 class Identity:
     """Who makes promotion commits: `promotion` in `configs/deploy/<env>.yaml`."""
 
     name: str
     email: str
-    verify_signatures: bool = False
+    signing_key: SigningKey | None = None  # set: its commits count only when signed by this key
+
+    @property
+    def verify_signatures(self) -> bool:
+        return self.signing_key is not None
+
+    def sign_args(self) -> list[str]:
+        """What makes git sign as this identity: its primary key (`!`), never a subkey or another key."""
+        return [f"--gpg-sign={self.signing_key.fingerprint}!"] if self.signing_key else []
 
     def made(self, author: tuple[str, str], committer: tuple[str, str]) -> bool:
         """Whether a commit's author and committer (name, email) are both this identity."""

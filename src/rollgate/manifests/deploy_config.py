@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rollgate.adapters.identity import PromotionConfig
+from rollgate.adapters.identity import REPO_PATH, PromotionConfig
 from rollgate.contracts import paths, strict_yaml
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.release import Image
@@ -103,6 +103,10 @@ class ArgoCdConfig(_Strict):
     project: Annotated[str, Field(pattern=_DNS)] = "rollgate"
     destination_server: Annotated[str, Field(pattern=r"^https://")] = "https://kubernetes.default.svc"
     github_repo: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+    # More public keys (files, one key each) Argo CD accepts on main's head commit besides the promotion
+    # key: GitHub's web-flow key, which signs squash merges and reverts merged on GitHub. Only with
+    # promotion.verify_signatures.
+    signature_keys: tuple[Annotated[str, Field(pattern=REPO_PATH)], ...] = ()
 
 
 class DeployConfig(_Strict):
