@@ -26,6 +26,11 @@ $(STAMP): requirements/lock.txt pyproject.toml | $(BIN)/python
 .PHONY: install
 install: $(STAMP)
 
+## github-path: on a GitHub runner (GITHUB_PATH set), put .venv/bin first on PATH for the job's later steps
+.PHONY: github-path
+github-path:
+	@if [ -n "$${GITHUB_PATH:-}" ]; then echo "$(abspath $(BIN))" >> "$$GITHUB_PATH"; fi
+
 ## demo: run the main job on the embedded defaults (local DVC remote, sqlite MLflow) and say what happened
 .PHONY: demo
 demo: install
@@ -169,6 +174,11 @@ pr-comment:
 .PHONY: pr-summary
 pr-summary:
 	PYTHONPATH=src $(PYTHON) -S -m rollgate pr summary --fork "$${FORK:-false}"
+
+## promotion-land: the promotion workflow's privileged step: land ENV's staged promotion (STAGED) into the checkout WORK, judged by this rollgate and BASE's gate policy (APPROVED=true after a reviewer's approval, WAIT=seconds for a rollout in progress)
+.PHONY: promotion-land
+promotion-land: install $(if $(SCHEMAS),,schemas)
+	$(RUN) --root $(or $(WORK),work) promotion land --env "$$ENV" --staged "$(abspath $(or $(STAGED),promotion))" --base "$$BASE" --schemas "$(abspath $(or $(SCHEMAS),.schemas))" $${APPROVED:+--approved} $${WAIT:+--wait-settled "$$WAIT"}
 
 ## adopt: first deployment of your own model: every environment back to "no model yet" (docs/adopting.md)
 .PHONY: adopt

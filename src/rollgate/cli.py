@@ -250,6 +250,52 @@ def _pr_comment(args: argparse.Namespace) -> None:
     print(f"{done.action} {done.url}")
 
 
+def _promotion(args: argparse.Namespace) -> None:
+    from rollgate.ci import promotion
+    from rollgate.delivery import staged
+
+    cmd, root = args.promotion_command, args.root.resolve()  # DVC resolves paths against the cwd
+    if cmd == "plan":
+        print(promotion.run_plan(root, args.before))
+    elif cmd == "stage":
+        for env in args.env:
+            print(f"{env}: {staged.stage(root, env, args.out, args.after, args.expect).kind}")
+    elif cmd == "land":
+        if args.wait_settled is not None:
+            print(promotion.wait(root, args.env, args.wait_settled))
+        print(staged.land(root, args.env, args.staged, base=args.base, approved=args.approved, schemas=args.schemas))
+    elif cmd == "event":
+        print(promotion.event(root, args.event, os.environ.get("ROLLGATE_CLUSTER_APP", "")))
+    else:
+        print(promotion.settle(root, args.env, args.revision))
+
+
+def _promotion_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = sub.add_parser("promotion", help="the promotion workflow's steps: plan, stage, land, event, settle")
+    steps = group.add_subparsers(dest="promotion_command", required=True, metavar="STEP")
+    plan = steps.add_parser("plan", help="whether a push to main promotes (loop guard) and needs an approval")
+    plan.add_argument("--before", required=True, help="main before the push (github.event.before)")
+    stage = steps.add_parser("stage", help="check and render ENV's promotion into OUT, with the outputs (unprivileged)")
+    stage.add_argument("--env", required=True, action="append", help="an environment (repeat for several)")
+    stage.add_argument("--out", type=Path, required=True, help="the folder to write (uploaded as an artifact)")
+    stage.add_argument("--after", help="the environment before ENV: it must pin the same model")
+    stage.add_argument("--expect", metavar="SHA256", help="refuse unless the model on disk has this digest")
+    land = steps.add_parser("land", help="re-judge with BASE's gate, check the staged render, commit and push it")
+    land.add_argument("--env", required=True, help="the environment")
+    land.add_argument("--staged", type=Path, required=True, help="what `rollgate promotion stage` wrote")
+    land.add_argument("--base", help="the commit whose gate policy and code judge (the rollgate running this)")
+    land.add_argument("--approved", action="store_true", help="a reviewer approved a change to how the gate judges")
+    land.add_argument("--schemas", type=Path, help="JSON Schemas of the custom resources (default: .schemas/)")
+    land.add_argument("--wait-settled", type=float, metavar="SECONDS", help="first wait for ENV's rollout to end")
+    event = steps.add_parser("event", help="check a rollgate-rollout-succeeded event (ROLLGATE_CLUSTER_APP)")
+    event.add_argument("--event", type=Path, required=True, help="the event payload (GITHUB_EVENT_PATH)")
+    settle = steps.add_parser("settle", help="record ENV's rollout as over at REVISION (rollgate/synced/ENV)")
+    settle.add_argument("--env", required=True, help="the environment")
+    settle.add_argument("--revision", default="HEAD", help="the commit Argo CD synced (default HEAD)")
+    for step in (plan, stage, land, event, settle):
+        step.set_defaults(func=_promotion)
+
+
 def _pr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pr = sub.add_parser("pr", help="what the pull-request workflow asks: classify, summary, comment").add_subparsers(
         dest="pr_command", required=True, metavar="PR_COMMAND"
@@ -481,6 +527,7 @@ def parser() -> argparse.ArgumentParser:
     _manifests_parser(sub)
     _pr_parser(sub)
     _image_parser(sub)
+    _promotion_parser(sub)
     _serve_parser(sub)
     adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
     adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")

@@ -79,7 +79,8 @@ def commit_stage(root: Path, stage: str) -> None:
 
     try:
         with Repo(str(root)) as repo, repo.lock:
-            for info in repo.stage.collect_granular(stage):
+            # The stage by its file: a bare name is looked up in the cwd's dvc.yaml, not the repository's.
+            for info in repo.stage.collect_granular(f"{(root / PIPELINE).resolve()}:{stage}"):
                 info.stage.save(run_cache=False)
                 info.stage.dvcfile.dump_stages([info.stage], update_pipeline=False)
     except DvcException as exc:

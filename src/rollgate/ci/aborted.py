@@ -39,9 +39,9 @@ class Aborted:
     sender: str
 
 
-def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
-    """The abort event at `path`, checked: its type, its sender (`cluster_app`, the App's bot login) and
-    every payload field.
+def dispatch(path: Path, cluster_app: str, kind: str, fields: tuple[str, ...], envs: list[str]) -> dict[str, str]:
+    """The `repository_dispatch` event `kind` at `path`, checked: its type, its sender (`cluster_app`, the
+    App's bot login), every payload field a non-empty string, `env` one of `envs`, `model_sha256` a digest.
 
     Raises:
         RollgateError: naming the file and what is wrong.
@@ -51,8 +51,8 @@ def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
     except (OSError, ValueError) as exc:
         raise RollgateError(f"{path}: not a readable JSON event ({exc})") from exc
     action = event.get("action") if isinstance(event, dict) else None
-    if action != EVENT:
-        raise RollgateError(f"{path}: not a {EVENT} repository_dispatch (action {action!r})")
+    if action != kind:
+        raise RollgateError(f"{path}: not a {kind} repository_dispatch (action {action!r})")
     who = event.get("sender")
     sender = str(who.get("login") or "") if isinstance(who, dict) else ""
     if not cluster_app:
@@ -62,14 +62,23 @@ def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
     payload = event.get("client_payload")
     if not isinstance(payload, dict):
         raise RollgateError(f"{path}: client_payload is missing")
-    missing = [f for f in FIELDS if not isinstance(payload.get(f), str) or not payload[f].strip()]
+    missing = [f for f in fields if not isinstance(payload.get(f), str) or not payload[f].strip()]
     if missing:
         raise RollgateError(f"{path}: client_payload lacks {', '.join(missing)} (each a non-empty string)")
     if payload["env"] not in envs:
         raise RollgateError(f"{path}: client_payload.env {payload['env']!r} is none of {', '.join(envs)}")
     if not DIGEST.match(payload["model_sha256"]):
         raise RollgateError(f"{path}: client_payload.model_sha256 is not 64 hex digits")
-    return Aborted(**{f: payload[f] for f in FIELDS}, sender=sender)
+    return {f: payload[f] for f in fields} | {"sender": sender}
+
+
+def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
+    """The abort event at `path`, checked (`dispatch`).
+
+    Raises:
+        RollgateError: naming the file and what is wrong.
+    """
+    return Aborted(**dispatch(path, cluster_app, EVENT, FIELDS, envs))
 
 
 def cause(root: Path, aborted: Aborted) -> tuple[str, str] | None:

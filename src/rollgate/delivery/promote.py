@@ -32,13 +32,13 @@ from rollgate.delivery.preconditions import Ready
 from rollgate.manifests import deploy_config, render
 
 
-def _settings(root: Path, env: str) -> tuple[Image, str]:
+def settings(root: Path, env: str) -> tuple[Image, str]:
     """The image pinned by digest and the model storage base of the environment's deploy config."""
     deploy = deploy_config.load_deploy_config(root, env)
     return deploy.image.pinned(), deploy.model_storage_base
 
 
-def _stage(root: Path, rel: Release, out: Path) -> Path:
+def write_render(root: Path, rel: Release, out: Path) -> Path:
     """Render the manifests and write the release record into `out` (a new directory)."""
     out.mkdir(parents=True)
     render.render(root, rel.env, rel, out)
@@ -46,7 +46,7 @@ def _stage(root: Path, rel: Release, out: Path) -> Path:
     return out
 
 
-def _alias(root: Path, rel: Release, registered: bool = True) -> str:
+def alias(root: Path, rel: Release, registered: bool = True) -> str:
     """Point the environment's alias at the model; `registered=False` first finds or registers its digest.
 
     The registry mirrors git: a store that lacks the pinned model (a fresh clone's local store, a
@@ -63,7 +63,7 @@ def _alias(root: Path, rel: Release, registered: bool = True) -> str:
 
 def _deploy(root: Path, ready: Ready) -> str:
     env = ready.verdict.env
-    image, storage = _settings(root, env)
+    image, storage = settings(root, env)
     rel = record.build(
         ready.candidate,
         env=env,
@@ -75,17 +75,17 @@ def _deploy(root: Path, ready: Ready) -> str:
     with landing.stored(root, ready) as pushed, tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
         version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
         rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
-        staged = _stage(root, rel, Path(tmp) / env)
+        staged = write_render(root, rel, Path(tmp) / env)
         done = landing.deliver(root, pushed, staged, message.deploy(rel, ready.verdict))
     if done is None:
         return f"nothing to deploy: a concurrent promotion already pinned {rel.model.sha256[:12]} in {env}"
     return (
         f"deployed {rel.model.name} {rel.model.sha256[:12]} to {env} (verdict {rel.gate.verdict}): "
-        f"commit {done[:12]}\n{_alias(root, rel)}"
+        f"commit {done[:12]}\n{alias(root, rel)}"
     )
 
 
-def _allowed_render(root: Path, env: str, staged: Path) -> str:
+def allowed_render(root: Path, env: str, staged: Path) -> str:
     """The staged render's tree id, unless reverting a re-render withdrew exactly that render: promote
     would otherwise re-render to it again on every merge (abort, revert, re-render, abort ...)."""
     render = trust.render_id(root, staged)
@@ -100,25 +100,25 @@ def _allowed_render(root: Path, env: str, staged: Path) -> str:
 
 def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
     """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
-    image, storage = _settings(root, pinned.env)
+    image, storage = settings(root, pinned.env)
     rel = record.refresh(pinned, storage_base=storage, image=image)
     registered = rel.model.registry_version is None  # registered here: the alias need not look again
     if registered:
         version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)
         rel = dataclasses.replace(rel, model=dataclasses.replace(rel.model, registry_version=version))
     with tempfile.TemporaryDirectory(prefix="rollgate-promote-") as tmp:
-        staged = _stage(root, rel, Path(tmp) / pinned.env)
+        staged = write_render(root, rel, Path(tmp) / pinned.env)
         changed = landing.differences(staged, root / paths.release_record(pinned.env).parent)
         if not changed:
-            synced = _alias(root, rel, registered=registered)
+            synced = alias(root, rel, registered=registered)
             return f"nothing to deploy: {pinned.env} already runs {pinned.model.sha256[:12]}\n{synced}"
         preconditions.stale(root, pinned, ready.candidate.source_commit)
-        render = _allowed_render(root, pinned.env, staged)
+        render = allowed_render(root, pinned.env, staged)
         with landing.stored(root, ready) as pushed:  # the URI may name a new storage base
             done = landing.deliver(root, pushed, staged, message.rerender(rel, changed, render))
     what = f"re-rendered {pinned.env} ({', '.join(changed)}) for {rel.model.sha256[:12]}"
     return (
-        f"{what}: commit {(done or '')[:12]}\n{_alias(root, rel, registered=registered)}"
+        f"{what}: commit {(done or '')[:12]}\n{alias(root, rel, registered=registered)}"
         if done
         else f"nothing to deploy: {what} upstream"
     )
