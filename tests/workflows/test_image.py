@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,3 +169,33 @@ def _serves_the_trained_model_as_10001(tag: str) -> None:
         assert status == 200, answer
         assert len(answer["predictions"]) == 1 and 0.0 <= answer["predictions"][0]["score"] <= 1.0  # type: ignore[index]
         assert _listener_uid(port) == 10001 and _listener_uid(admin) == 10001
+
+
+def test_make_image_builds_the_pipeline_image_that_runs_the_stages(tmp_path: Path) -> None:
+    """`make image TARGET=pipeline` (`python -m rollgate.ci.buildah build`, the local mmdebstrap base):
+    DVC, MLflow and Pandera import, `rollgate validate` is there, and it runs as uid 10001 in /work."""
+    _tools()
+    for name in (*IMAGE_FILES, "pyproject.toml", "src"):
+        source, dest = ROOT / name, tmp_path / name
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, dest)
+    tag = "localhost/rollgate-pipeline:e2e"
+    build = [sys.executable, "-m", "rollgate.ci.buildah", "--root", str(tmp_path), "build", "--target", "pipeline"]
+    done = subprocess.run([*build, "--tag", tag], capture_output=True, text=True, check=False, timeout=1200)
+    assert done.returncode == 0, done.stderr[-4000:]
+    try:
+        box = subprocess.run(buildah.buildah("from", "--pull-never", tag), capture_output=True, text=True, check=True)
+        probe = "import dvc, mlflow, pandera, rollgate.pipeline.validate, os; print(os.getuid(), os.getcwd())"
+        try:
+            ran = subprocess.run(
+                buildah.buildah("run", "--isolation", "chroot", box.stdout.strip(), "--", "python", "-c", probe),
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert ran.stdout.split() == ["10001", "/work"], ran.stderr[-2000:]
+        finally:
+            subprocess.run(buildah.buildah("rm", box.stdout.strip()), capture_output=True, check=False)
+        print(f"\n{done.stdout.strip()}")
+    finally:
+        subprocess.run(buildah.buildah("rmi", tag), capture_output=True, check=False)
