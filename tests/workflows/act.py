@@ -158,6 +158,7 @@ class Act:
         done = subprocess.run(
             cmd, cwd=home / "cwd", env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
+        (home / "act.log").write_text(done.stdout + done.stderr)  # kept beside the run, for a failure's details
         summaries = "\n".join(p.read_text() for p in sorted((home / "xdg").rglob("SUMMARY.md")))
         return Run(done.returncode, done.stdout + done.stderr, summaries, artifacts)
 

@@ -39,9 +39,12 @@ class Aborted:
     sender: str
 
 
-def dispatch(path: Path, cluster_app: str, kind: str, fields: tuple[str, ...], envs: list[str]) -> dict[str, str]:
+def dispatch(
+    path: Path, cluster_app: str, kind: str, fields: tuple[str, ...], envs: list[str], *, optional: tuple[str, ...] = ()
+) -> dict[str, str]:
     """The `repository_dispatch` event `kind` at `path`, checked: its type, its sender (`cluster_app`, the
-    App's bot login), every payload field a non-empty string, `env` one of `envs`, `model_sha256` a digest.
+    App's bot login), every payload field a non-empty string (each `optional` one a string, "" when
+    absent), `env` one of `envs`, `model_sha256` when given a digest.
 
     Raises:
         RollgateError: naming the file and what is wrong.
@@ -65,11 +68,15 @@ def dispatch(path: Path, cluster_app: str, kind: str, fields: tuple[str, ...], e
     missing = [f for f in fields if not isinstance(payload.get(f), str) or not payload[f].strip()]
     if missing:
         raise RollgateError(f"{path}: client_payload lacks {', '.join(missing)} (each a non-empty string)")
-    if payload["env"] not in envs:
-        raise RollgateError(f"{path}: client_payload.env {payload['env']!r} is none of {', '.join(envs)}")
-    if not DIGEST.match(payload["model_sha256"]):
+    wrong = [f for f in optional if not isinstance(payload.get(f, ""), str)]
+    if wrong:
+        raise RollgateError(f"{path}: client_payload.{wrong[0]} is not a string")
+    found = {f: payload[f] for f in fields} | {f: payload.get(f, "").strip() for f in optional}
+    if found["env"] not in envs:
+        raise RollgateError(f"{path}: client_payload.env {found['env']!r} is none of {', '.join(envs)}")
+    if found.get("model_sha256") and not DIGEST.match(found["model_sha256"]):
         raise RollgateError(f"{path}: client_payload.model_sha256 is not 64 hex digits")
-    return {f: payload[f] for f in fields} | {"sender": sender}
+    return found | {"sender": sender}
 
 
 def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:

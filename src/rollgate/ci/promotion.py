@@ -22,11 +22,11 @@ from pathlib import Path
 
 from rollgate.adapters import git, trust
 from rollgate.ci import aborted, classify, runner
-from rollgate.contracts import ledger, paths, strict_yaml
+from rollgate.contracts import ledger, paths, release, strict_yaml
 from rollgate.contracts.errors import RollgateError
 
 SUCCEEDED = "rollgate-rollout-succeeded"
-SUCCEEDED_FIELDS = ("env", "revision", "model_sha256")
+OPTIONAL = ("model_sha256",)  # sent for a promotion commit; a revision that is none: what the env pins there
 # What decides a verdict: a merge changing any of it is judged by the base's gate and needs an approval.
 JUDGE = (
     "src/rollgate/gate",
@@ -105,17 +105,21 @@ def run_plan(root: Path, before: str) -> str:
 def event(root: Path, path: Path, cluster_app: str) -> str:
     """`rollgate promotion event`: the succeeded event checked; the synced revision must be on main and
     its environment must pin the reported digest there. Sets the outputs `env`, `revision`, `sha256`."""
-    payload = aborted.dispatch(path, cluster_app, SUCCEEDED, SUCCEEDED_FIELDS, paths.environments(root))
+    envs = paths.environments(root)
+    payload = aborted.dispatch(path, cluster_app, SUCCEEDED, ("env", "revision"), envs, optional=OPTIONAL)
+    env, digest = payload["env"], payload["model_sha256"]
     revision = git.require_commit(root, payload["revision"], "client_payload.revision")
     if not git.is_ancestor(root, revision, "HEAD"):
         raise RollgateError(f"{path}: revision {revision[:12]} is not on main")
-    text = git.show(root, revision, str(paths.release_record(payload["env"])))
-    pinned = text and f'"sha256": "{payload["model_sha256"]}"' in text
-    if not pinned:
-        raise RollgateError(f"{path}: {payload['env']} does not pin {payload['model_sha256'][:12]} at {revision[:12]}")
-    for name, value in (("env", payload["env"]), ("revision", revision), ("sha256", payload["model_sha256"])):
+    record = paths.release_record(env)
+    text = git.show(root, revision, str(record))
+    pinned = release.loads(text, f"{record}@{revision[:12]}") if text else None
+    if pinned is None or (digest and pinned.model.sha256 != digest):
+        have = pinned.model.sha256[:12] if pinned else "no model"
+        raise RollgateError(f"{path}: {env} pins {have} at {revision[:12]}, not the reported {digest[:12] or 'model'}")
+    for name, value in (("env", env), ("revision", revision), ("sha256", pinned.model.sha256)):
         runner.output(name, value)
-    return f"{payload['env']} is synced and healthy at {revision[:12]} with {payload['model_sha256'][:12]}"
+    return f"{env} is synced and healthy at {revision[:12]} with {pinned.model.sha256[:12]}"
 
 
 def _synced(root: Path, env: str) -> str | None:
