@@ -68,6 +68,17 @@ def test_a_tampered_render_is_refused_by_land(project: Project, tmp_path: Path, 
 
 
 @pytest.mark.requires_schemas
+def test_a_render_pinning_another_image_is_refused(project: Project, tmp_path: Path, schemas: Path) -> None:
+    staged.stage(project.path, "staging", tmp_path / "out")
+    rollout = next((tmp_path / "out/staging").glob("*-rollout.yaml"))
+    text = rollout.read_text()
+    pinned = json.loads((tmp_path / "out/staging/release.json").read_text())["image"]["digest"]
+    rollout.write_text(text.replace(pinned, "sha256:" + "e" * 64, 1))
+    with pytest.raises(RollgateError, match="images other than the deploy config's"):
+        staged.land(project.path, "staging", tmp_path / "out", base=None, approved=False, schemas=schemas)
+
+
+@pytest.mark.requires_schemas
 def test_a_render_staged_from_another_commit_is_stale(project: Project, tmp_path: Path, schemas: Path) -> None:
     staged.stage(project.path, "staging", tmp_path / "out")
     (project.path / "docs").mkdir(exist_ok=True)

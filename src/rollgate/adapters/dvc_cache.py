@@ -19,12 +19,12 @@ def add_file(root: Path, out: str, md5: str) -> None:
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
-    from dvc_objects.fs.local import LocalFileSystem
+    from dvc.fs import LocalFileSystem
 
     try:
         with Repo(str(root)) as repo:
             odb = repo.cache.local
             if not odb.exists(md5):
-                odb.add(str((root / out).resolve()), LocalFileSystem(), md5)  # type: ignore[no-untyped-call]
+                odb.add(str((root / out).resolve()), LocalFileSystem(), md5)
     except (DvcException, OSError) as exc:
         raise ArtifactError(f"{out}: cannot put it into the DVC cache as {md5}: {exc}") from exc

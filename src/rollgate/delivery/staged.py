@@ -14,48 +14,15 @@ promotion, and points the registry's alias. Any refusal leaves the repository as
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rollgate.adapters import dvc_cache, git, trust
 from rollgate.contracts import paths, release
-from rollgate.contracts.errors import ContractError, RollgateError
-from rollgate.contracts.release import Release
-from rollgate.delivery import landing, message, outputs, preconditions, promote, record, rejudge
-from rollgate.delivery.preconditions import Ready
+from rollgate.contracts.errors import RollgateError
+from rollgate.delivery import landing, message, outputs, preconditions, promote, record, rejudge, staged_check
+from rollgate.delivery.plan import DEPLOY, NOTHING, RERENDER, Plan
 
 OUTPUTS = "outputs"
-DEPLOY, RERENDER, NOTHING = "deploy", "rerender", "nothing"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What `stage` decided for one environment (`<env>.json` beside the render)."""
-
-    env: str
-    kind: str  # DEPLOY, RERENDER or NOTHING
-    sha256: str  # the model on disk
-    source_commit: str  # the commit it was staged from
-    changed: tuple[str, ...] = ()  # a re-render's changed files
-    render: str = ""  # a re-render's tree id
-
-    def write(self, folder: Path) -> None:
-        (folder / f"{self.env}.json").write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
-
-    @classmethod
-    def read(cls, folder: Path, env: str) -> Plan:
-        path = folder / f"{env}.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            found = cls(**{**raw, "changed": tuple(raw.get("changed", ()))})
-        except (OSError, ValueError, TypeError) as exc:
-            raise ContractError(
-                f"{path}: no staged promotion for {env} ({exc}): run `rollgate promotion stage`"
-            ) from exc
-        if found.env != env or found.kind not in (DEPLOY, RERENDER, NOTHING):
-            raise ContractError(f"{path}: a staged promotion of {found.env!r} ({found.kind!r}), not of {env!r}")
-        return found
 
 
 def _follows(root: Path, env: str, after: str, sha256: str) -> None:
@@ -104,47 +71,6 @@ def stage(root: Path, env: str, out: Path, after: str | None = None, expect: str
     return plan
 
 
-def _expected(root: Path, ready: Ready, plan: Plan, rel: Release) -> list[str]:
-    """How the staged release record departs from what this checkout says it must be."""
-    env, meta = plan.env, ready.candidate.meta
-    image, storage = promote.settings(root, env)
-    champion = ready.pinned.model.sha256 if ready.pinned else None
-    want: dict[str, tuple[object, object]] = {
-        "env": (rel.env, env),
-        "model.sha256": (rel.model.sha256, meta.sha256),
-        "model.dvc_md5": (rel.model.dvc_md5, ready.candidate.dvc_md5),
-        "model.uri": (rel.model.uri, record.artifact_uri(storage, ready.candidate.dvc_md5)),
-        "image": (rel.image, image),
-        "features": (rel.features, meta.features),
-    }
-    if plan.kind == DEPLOY:
-        want["lineage.source_commit"] = (rel.lineage.source_commit, ready.candidate.source_commit)
-        want["gate.verdict"] = (rel.gate.verdict, ready.verdict.verdict)
-        want["gate.champion_sha256"] = (rel.gate.champion_sha256, champion)
-    elif ready.pinned is not None:
-        want["lineage"] = (rel.lineage, ready.pinned.lineage)
-        want["gate"] = (rel.gate, ready.pinned.gate)
-    return [f"{k}: staged {got!r}, expected {exp!r}" for k, (got, exp) in want.items() if got != exp]
-
-
-def _checked_render(root: Path, ready: Ready, plan: Plan, folder: Path, schemas: Path | None) -> Release:
-    """The staged record, once it matches this checkout and the staged manifests validate strictly."""
-    from rollgate.manifests import check
-
-    rel = release.read(folder / paths.release_record(plan.env).name)
-    if rel is None:
-        raise RollgateError(f"{folder}: the staged render has no model in its release record")
-    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
-    others = sorted(p.name for p in folder.iterdir() if p.suffix != ".yaml" and p.name != "release.json")
-    problems = _expected(root, ready, plan, rel) + [f"unexpected file {n}" for n in others]
-    problems += check.validate_rendered(root, plan.env, texts, schemas)
-    if not any(f"sha256:{rel.model.sha256}" in t or rel.model.sha256 in t for t in texts.values()):
-        problems.append("no manifest names the model's sha256")
-    if problems:
-        raise RollgateError(f"the staged render of {plan.env} is refused:\n  " + "\n  ".join(problems))
-    return rel
-
-
 def land(root: Path, env: str, staged: Path, *, base: str | None, approved: bool, schemas: Path | None) -> str:
     """Land the promotion `stage` wrote under `staged` for `env`; what happened, in words.
 
@@ -159,6 +85,18 @@ def land(root: Path, env: str, staged: Path, *, base: str | None, approved: bool
             "so this run is stale (the run of the newer commit promotes)"
         )
     outputs.place(root, staged / OUTPUTS)
+    verdict = root / paths.gate_verdict(env)
+    kept = verdict.read_bytes() if verdict.is_file() else None
+    try:
+        return _land(root, plan, staged, base=base, approved=approved, schemas=schemas)
+    except BaseException:
+        if kept is not None:  # a re-judgement may have written the base's verdict
+            verdict.write_bytes(kept)
+        raise
+
+
+def _land(root: Path, plan: Plan, staged: Path, *, base: str | None, approved: bool, schemas: Path | None) -> str:
+    env = plan.env
     said = rejudge.confirm(root, env, base, approved) if base else []
     ready = preconditions.inspect(root, env)
     if ready.candidate.meta.sha256 != plan.sha256:
@@ -167,7 +105,8 @@ def land(root: Path, env: str, staged: Path, *, base: str | None, approved: bool
     if plan.kind == NOTHING:
         return "\n".join([*said, f"nothing to deploy: {env} already runs {plan.sha256[:12]}"])
     folder = staged / env
-    rel = _checked_render(root, ready, plan, folder, schemas)
+    rel = staged_check.checked_render(root, ready, plan, folder, schemas)
+    said += staged_check.compared(root, rel, folder)
     dvc_cache.add_file(root, str(paths.MODEL_ARTIFACT), ready.candidate.dvc_md5)
     if plan.kind == RERENDER:
         if trust.render_id(root, folder) != plan.render:
