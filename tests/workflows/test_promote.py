@@ -259,3 +259,24 @@ def test_a_merge_changing_the_gate_code_is_judged_by_the_base(
     assert "the verdict of" in done.log and "decides" in done.log
     landed = json.loads(own.show(own.main(), str(paths.gate_verdict("staging"))))
     assert "only the absolute floors apply" in json.dumps(landed)  # the base's wording: the base's verdict
+
+
+@pytest.mark.e2e
+def test_a_forged_verdict_on_main_is_refused_by_the_privileged_job(
+    staged: tuple[Scene, str, Run, float], api: GitHubAPI, tmp_path: Path
+) -> None:
+    own = _own(staged[0], tmp_path, pristine=True)
+
+    def forge(p: Project) -> None:
+        verdict = p.path / paths.gate_verdict("staging")
+        raw = json.loads(verdict.read_text())
+        raw["reasons"][0]["message"] = "reviewed by hand: fine"
+        verdict.write_text(json.dumps(raw, indent=2) + "\n")
+
+    before, after = _merge(own, "forge the staging verdict", forge)
+    own.act.api_url = api.url
+    refused = own.act.run("push", push_event(before, after), "promote.yml", None)
+    assert refused.returncode != 0
+    assert refused.job_results()["land-staging"] == "failed", said(refused)
+    assert "is not the verdict the gate policy and code of" in refused.log
+    assert own.main() == after  # nothing landed
