@@ -18,8 +18,8 @@ def add_file(root: Path, out: str, md5: str) -> None:
         ArtifactError: DVC cannot store it, naming the output.
     """
     from dvc.exceptions import DvcException
-    from dvc.repo import Repo
     from dvc.fs import LocalFileSystem
+    from dvc.repo import Repo
 
     try:
         with Repo(str(root)) as repo:
