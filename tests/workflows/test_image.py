@@ -72,15 +72,15 @@ def pushed(project: Project) -> Project:
 
 
 @contextlib.contextmanager
-def _served(name: str, port: int, admin: int) -> Iterator[subprocess.Popen[bytes]]:
-    """The image's own entrypoint in a buildah container, serving models/ (mounted read-only) on `port`
-    and `admin` (a later --port wins); the container is removed afterwards."""
-    sha = json.loads((ROOT / "models/model.json").read_text())["sha256"]
+def _served(name: str, port: int, admin: int, models: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The image's own entrypoint in a buildah container, serving `models` (a trained models/ folder,
+    mounted read-only) on `port` and `admin` (a later --port wins); the container is removed afterwards."""
+    sha = json.loads((models / "model.json").read_text())["sha256"]
     inspected = subprocess.run(buildah.buildah("inspect", "--type", "image", name), capture_output=True, check=True)
     entry = json.loads(inspected.stdout)["OCIv1"]["config"]["Entrypoint"]
     args = ["--model", "/model/model.skops", "--sha256", sha, "--port", str(port), "--admin-port", str(admin)]
     box = subprocess.run(buildah.buildah("from", "--pull-never", name), capture_output=True, text=True, check=True)
-    run = ["run", "--isolation", "chroot", "-v", f"{ROOT / 'models'}:/model:ro", box.stdout.strip(), "--"]
+    run = ["run", "--isolation", "chroot", "-v", f"{models}:/model:ro", box.stdout.strip(), "--"]
     try:
         proc = subprocess.Popen(buildah.buildah(*run, *entry, *args))
         try:
@@ -113,7 +113,9 @@ def _listener_uid(port: int) -> int:
     raise AssertionError(f"nothing listens on {port}")
 
 
-def test_the_image_is_built_signed_and_its_digest_pr_opened(pushed: Project, api: GitHubAPI, tmp_path: Path) -> None:
+def test_the_image_is_built_signed_and_its_digest_pr_opened(
+    pushed: Project, api: GitHubAPI, tmp_path: Path, reproduced_seed: Project
+) -> None:
     start = time.monotonic()
     base = buildah.base_image()  # the local bookworm, by digest: what ROLLGATE_BASE_IMAGE names in CI
     act = Act(pushed.path.parent / "origin.git", tmp_path / "act", dict(pushed.env), api.url)
@@ -149,15 +151,15 @@ def test_the_image_is_built_signed_and_its_digest_pr_opened(pushed: Project, api
     size = subprocess.run(buildah.buildah("images", "--format", "{{.Size}}", tag), capture_output=True, check=False)
     print(f"\nimage workflow under act: {built:.0f} s to the digest PR; {tag} is {size.stdout.decode().strip()}")
     try:
-        _serves_the_trained_model_as_10001(tag)
+        _serves_the_trained_model_as_10001(tag, reproduced_seed.path / "models")  # models/ is no checkout's
     finally:  # vfs stores every image whole: keep only the cached base
         subprocess.run(buildah.buildah("rmi", tag), capture_output=True, check=False)
 
 
-def _serves_the_trained_model_as_10001(tag: str) -> None:
+def _serves_the_trained_model_as_10001(tag: str, models: Path) -> None:
     """The built image serves the trained model on 127.0.0.1, as uid 10001."""
     port, admin = free_ports(2)
-    with _served(tag, port, admin):
+    with _served(tag, port, admin, models):
         for _ in range(120):
             with contextlib.suppress(OSError):
                 if _get(port, "GET", "/healthz")[0] == 200:
