@@ -11,6 +11,9 @@ import pytest
 from rollgate.data import example
 from tests.helpers import ROOT, Project, copy_project, make_project, reproduce
 
+# The throwaway OpenPGP keys' fixtures (`made`, `key`), for every test of promotion-commit signatures.
+pytest_plugins = ["tests.gpg_keys"]
+
 KINDS = ("unit", "data", "model", "integration", "serve")
 
 

@@ -53,6 +53,20 @@ def homes() -> Iterator[list[Path]]:
             shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture
+def made() -> Iterator[list[Path]]:
+    """The GNUPGHOMEs a test makes (`new_home`, `make_key`), removed with their agents afterwards."""
+    require_gpg()
+    with homes() as found:
+        yield found
+
+
+@pytest.fixture
+def key(made: list[Path]) -> Key:
+    """A fresh promotion key."""
+    return make_key(made)
+
+
 def new_home(made: list[Path]) -> Path:
     made.append(Path(tempfile.mkdtemp(prefix="rg-gpg-")))
     return made[-1]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,12 @@ from rollgate.adapters import git, history, identity, signing, trust
 from rollgate.ci import signing as ci_signing
 from rollgate.contracts import jsonio, paths, trailers
 from rollgate.contracts.errors import ContractError, RollgateError
-from tests.gpg_keys import Key, gpg, homes, make_key, new_home, require_gpg
+from tests.gpg_keys import Key, gpg, make_key, new_home
 from tests.trust_repo import BOT, V1, Repo, record
 
 pytestmark = pytest.mark.integration
 
 KEY_FILE = "configs/deploy/promotion-key.asc"
-
-
-@pytest.fixture
-def made() -> Iterator[list[Path]]:
-    require_gpg()
-    with homes() as made:
-        yield made
-
-
-@pytest.fixture
-def key(made: list[Path]) -> Key:
-    return make_key(made)
 
 
 def verify(repo: Repo, public: str, env: str = "prod", path: str = KEY_FILE) -> None:

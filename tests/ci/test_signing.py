@@ -5,7 +5,6 @@ whenever the secret is missing, another key's, or unusable without a passphrase.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,10 @@ from rollgate.adapters import signing as gpg_adapter
 from rollgate.ci import signing
 from rollgate.contracts.errors import RollgateError
 from tests.adapters.test_signing import parse_github_env, verify
-from tests.gpg_keys import Key, gpg, homes, make_key, new_home, require_gpg
+from tests.gpg_keys import Key, gpg, make_key, new_home
 from tests.trust_repo import Repo
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def made() -> Iterator[list[Path]]:
-    require_gpg()
-    with homes() as made:
-        yield made
-
-
-@pytest.fixture
-def key(made: list[Path]) -> Key:
-    return make_key(made)
 
 
 @pytest.fixture

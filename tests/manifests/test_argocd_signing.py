@@ -5,7 +5,6 @@ make Argo CD refuse to sync are refused first."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,13 @@ import yaml
 from rollgate.adapters import signing
 from rollgate.contracts.errors import ContractError
 from rollgate.manifests import argocd, check
-from tests.gpg_keys import Key, homes, make_key, require_gpg
+from tests.gpg_keys import Key, make_key
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.integration
 
 KEY_FILE, WEB_FLOW = "configs/deploy/promotion-key.asc", "configs/deploy/github-web-flow.asc"
 CONFIGMAP = "rollgate-gpg-keys-configmap.yaml"
-
-
-@pytest.fixture
-def made() -> Iterator[list[Path]]:
-    require_gpg()
-    with homes() as made:
-        yield made
 
 
 @pytest.fixture
