@@ -58,9 +58,9 @@ def _gate_policy(root: Path, rev: str) -> object:
     return raw.get("gate") if isinstance(raw, dict) else None
 
 
-def judge_changes(root: Path, before: str, after: str) -> tuple[str, ...]:
-    """What the push changes of how the gate judges (files, and `params.yaml:gate`)."""
-    found = classify.changed_files(root, before, after, *JUDGE)
+def judge_changes(root: Path, before: str, after: str, changed: list[str]) -> tuple[str, ...]:
+    """What the push (its `changed` files) changes of how the gate judges (files, and `params.yaml:gate`)."""
+    found = [name for name in changed if classify.under(name, JUDGE)]
     if _gate_policy(root, before) != _gate_policy(root, after):
         found.append(f"{paths.PARAMS}: gate")
     return tuple(found)
@@ -82,10 +82,11 @@ def plan(root: Path, before: str, after: str = "HEAD") -> Planned:
     made = {j.commit.sha for _, j in judged if j.kind in (ledger.PROMOTION, ledger.RERENDER)}
     if pushed and pushed <= made:
         return Planned(False, False, "loop guard: the push is only promotion commits, which never promote again")
-    kind, _ = classify.decide(classify.changed_files(root, before, after), classify.reads(root), [j for _, j in judged])
+    changed = classify.changed_files(root, before, after)
+    kind, _ = classify.decide(changed, classify.reads(root), [j for _, j in judged])
     if kind != classify.PIPELINE:
         return Planned(False, False, f"{kind}: {classify.WHY[kind]}; nothing to promote")
-    changes = judge_changes(root, before, after)
+    changes = judge_changes(root, before, after, changed)
     return Planned(True, bool(changes), classify.WHY[kind], changes)
 
 
