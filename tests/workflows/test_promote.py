@@ -159,12 +159,9 @@ def test_the_promotion_commit_never_starts_another(staged: tuple[Scene, str, Run
 def test_prod_promotes_the_digest_staging_pinned_on_the_clusters_event(
     staged: tuple[Scene, str, Run, float], api: GitHubAPI, tmp_path: Path
 ) -> None:
-    scene, _, run, _ = staged
-    assert run.returncode == 0
-    own = _own(scene, tmp_path)
+    own = _own(staged, tmp_path, api)
     promotion = own.main()
     digest = json.loads(own.show(promotion, str(paths.release_record("staging"))))["model"]["sha256"]
-    own.act.api_url = api.url
     forged = own.act.run("repository_dispatch", succeeded_event(promotion, digest, "octocat"), "promote.yml", None)
     assert forged.returncode == 0 and forged.job_results() == {}, forged.log[-4000:]  # no job runs for others
     done = own.act.run("repository_dispatch", succeeded_event(promotion, digest), "promote.yml", None)
@@ -179,14 +176,18 @@ def test_prod_promotes_the_digest_staging_pinned_on_the_clusters_event(
     assert synced.stdout.strip() == promotion
 
 
-def _own(scene: Scene, tmp_path: Path, pristine: bool = False) -> Scene:
-    """A copy of the scene (as merged, before any promotion, when `pristine`) with its own origin, so that a
-    test's pushes stay its own."""
-    source = Project(scene.project.path.parent / "pristine/work", scene.project.env) if pristine else scene.project
-    copy = copy_project(source, tmp_path / "own")
+def _own(staged: tuple[Scene, str, Run, float], tmp_path: Path, api: GitHubAPI, pristine: bool = False) -> Scene:
+    """A copy of the scene after the staging promotion (as merged, before any promotion, when `pristine`)
+    with its own origin, so that a test's pushes stay its own, its workflows talking to `api`."""
+    scene, _, run, _ = staged
+    if pristine:
+        source = Project(scene.project.path.parent / "pristine/work", scene.project.env)
+    else:
+        assert run.returncode == 0, "the staging promotion these tests start from failed"
+        source = scene.project
     (tmp_path / "act").mkdir()
-    own = _scene(copy, Path(scene.act.env["SCHEMAS"]), tmp_path / "act")
-    own.act.variables, own.act.secrets, own.act.extra_env = scene.act.variables, scene.act.secrets, scene.act.extra_env
+    own = _scene(copy_project(source, tmp_path / "own"), Path(scene.act.env["SCHEMAS"]), tmp_path / "act")
+    own.act.api_url = api.url
     return own
 
 
@@ -206,9 +207,7 @@ def _merge(scene: Scene, change: str, edit: object) -> tuple[str, str]:
 def test_a_planted_model_is_refused_by_the_retrain(
     staged: tuple[Scene, str, Run, float], api: GitHubAPI, tmp_path: Path
 ) -> None:
-    scene, _, run, _ = staged
-    assert run.returncode == 0
-    own = _own(scene, tmp_path)
+    own = _own(staged, tmp_path, api)
 
     def plant(p: Project) -> None:
         # Train with other params, then put the committed params back into params.yaml and dvc.lock: the
@@ -228,7 +227,6 @@ def test_a_planted_model_is_refused_by_the_retrain(
         p.dvc("push", "-q")
 
     before, after = _merge(own, "planted model", plant)
-    own.act.api_url = api.url
     refused = own.act.run("push", push_event(before, after), "promote.yml", None)
     assert refused.returncode != 0
     assert refused.job_results()["build"] == "failed"
@@ -240,7 +238,7 @@ def test_a_planted_model_is_refused_by_the_retrain(
 def test_a_merge_changing_the_gate_code_is_judged_by_the_base(
     staged: tuple[Scene, str, Run, float], api: GitHubAPI, tmp_path: Path
 ) -> None:
-    own = _own(staged[0], tmp_path, pristine=True)
+    own = _own(staged, tmp_path, api, pristine=True)
 
     def reword(p: Project) -> None:
         decide = p.path / "src/rollgate/gate/decide.py"
@@ -252,7 +250,6 @@ def test_a_merge_changing_the_gate_code_is_judged_by_the_base(
         merged.dvc("repro", "-q", "--single-item", "dvc.yaml")
 
     before, after = _merge(own, "reword the gate", reword)
-    own.act.api_url = api.url
     done = own.act.run("push", push_event(before, after), "promote.yml", None)
     assert done.returncode == 0, said(done)
     assert done.job_results()["review"] == "succeeded"
@@ -265,7 +262,7 @@ def test_a_merge_changing_the_gate_code_is_judged_by_the_base(
 def test_a_forged_verdict_on_main_is_refused_by_the_privileged_job(
     staged: tuple[Scene, str, Run, float], api: GitHubAPI, tmp_path: Path
 ) -> None:
-    own = _own(staged[0], tmp_path, pristine=True)
+    own = _own(staged, tmp_path, api, pristine=True)
 
     def forge(p: Project) -> None:
         verdict = p.path / paths.gate_verdict("staging")
@@ -274,7 +271,6 @@ def test_a_forged_verdict_on_main_is_refused_by_the_privileged_job(
         verdict.write_text(json.dumps(raw, indent=2) + "\n")
 
     before, after = _merge(own, "forge the staging verdict", forge)
-    own.act.api_url = api.url
     refused = own.act.run("push", push_event(before, after), "promote.yml", None)
     assert refused.returncode != 0
     assert refused.job_results()["land-staging"] == "failed", said(refused)
