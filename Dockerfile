@@ -79,7 +79,9 @@ USER 10001:10001
 # 8080: scoring (POST /v1/predict, /invocations); 8081: admin (/metrics, /v1/model, probes), which no
 # public Service exposes.
 EXPOSE 8080 8081
-# `docker run IMAGE --release FILE` (or --model PATH --sha256 HEX) appends to this; a later --port wins.
+# `docker run IMAGE --release FILE --api-keys /keys/keys.json` (or --model PATH --sha256 HEX; and
+# `--auth mesh` behind a mesh that authenticates callers instead) appends to this; a later --port wins.
+# Listening beyond loopback, the server refuses to start without one of the two.
 # The Rollout sets its own `command` and `args` (the same listeners, the mounted release record), so in a
 # pod this line does not run and the rendered manifest alone says what does.
 ENTRYPOINT ["rollgate", "serve", "--host", "0.0.0.0", "--port", "8080", "--admin-port", "8081"]

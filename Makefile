@@ -36,6 +36,11 @@ github-path:
 demo: install
 	$(RUN) demo
 
+## demo-monitor: after `make demo`, the monitor on the example's next 3 weeks shifted by SHIFT (default amount_inflation; none, online_surge, fraud_wave); report in .demo/monitor/report/
+.PHONY: demo-monitor
+demo-monitor: install
+	$(RUN) demo --monitor "$${SHIFT:-amount_inflation}" || test $$? -eq 1
+
 ## test-deps: as root, install the system tools the suites and benchmarks need (Debian packages: wrk, nginx, promtool, …)
 .PHONY: test-deps
 test-deps:
@@ -110,20 +115,35 @@ $(STAGES): install
 bench-gate: install
 	$(BIN)/python -m benchmarks.gate.simulate --seeds $${SEEDS:-1000} --cell-seeds $${CELL_SEEDS:-100}
 
+## bench-monitor: the monitor's false retrain and revert alarms per year on simulated drift-free weeks and its delay on each shift, at full traffic and a 1 % log (ARGS="--seeds N --shift-seeds N --rows R"; ~8 min)
+.PHONY: bench-monitor
+bench-monitor: install
+	$(BIN)/python -m benchmarks.monitor.bench $(ARGS)
+
 ## bench-canary: the rendered canary analysis on simulated good, dead, shifted, slow and erroring canaries: false aborts and detection per step (ENV=prod, SEEDS=1000, TRAFFIC=1)
 .PHONY: bench-canary
 bench-canary: install
 	$(BIN)/python -m benchmarks.canary.simulate --env $(or $(ENV),prod) --seeds $${SEEDS:-1000} --traffic $${TRAFFIC:-1}
+
+## rehearse: shadow -> canary -> full on this machine (nginx, Prometheus from Debian: `make rehearse-deps`), the challenger in models/ against ENV's champion, judged by the rendered analysis; exit 0 promote, 3 abort, 4 inconclusive (ENV=staging, ARGS=...)
+.PHONY: rehearse
+rehearse: install
+	$(RUN) rehearse --env $(or $(ENV),staging) $(ARGS)
+
+## rehearse-deps: as root, install what the rehearsal needs beyond Python (Debian's nginx and prometheus)
+.PHONY: rehearse-deps
+rehearse-deps:
+	.ci/test-deps.sh nginx prometheus
 
 ## serve: serve the trained model (models/, else `make demo`'s) on 127.0.0.1:8080, admin (metrics, model info) on 8081 (digest and contract from its model.json)
 .PHONY: serve
 serve: install
 	$(RUN) serve --trained
 
-## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate)
+## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate; AUTH=1 adds API keys on vs off, AUTH=only measures just that pair)
 .PHONY: bench-serve
 bench-serve: install
-	$(BIN)/python -m benchmarks.serve.bench $(if $(ROLLGATE_SRC),--rollgate-src $(ROLLGATE_SRC))
+	$(BIN)/python -m benchmarks.serve.bench $(if $(ROLLGATE_SRC),--rollgate-src $(ROLLGATE_SRC)) $(if $(AUTH),$(if $(filter only,$(AUTH)),--auth-only,--api-keys))
 
 ## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
 .PHONY: ui
@@ -133,7 +153,7 @@ ui: install
 ## lock: re-resolve requirements/lock.txt from pyproject.toml (with hashes)
 .PHONY: lock
 lock: install
-	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra delivery --extra serve --extra dev -o requirements/lock.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --extra pipeline --extra delivery --extra rehearse --extra serve --extra dev -o requirements/lock.txt pyproject.toml
 
 ## requirements: cut requirements/{serve,pipeline,build}.txt (hashed, what the images install) from the lock (after `make lock`)
 .PHONY: requirements
@@ -165,10 +185,11 @@ manifests: install
 manifests-preview: install $(if $(SCHEMAS),,schemas)
 	$(RUN) check-manifests --preview $(if $(SCHEMAS),--schemas $(SCHEMAS))
 
-## pr-comment: post reports/pr.md as pull request NUMBER's one sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY); from source, standard library only: nothing installed
+## pr-comment: post reports/pr.md (with the rehearsal's section when REHEARSAL, its job's result, is set) as pull request NUMBER's one sticky comment (GITHUB_TOKEN, GITHUB_REPOSITORY); from source, standard library only: nothing installed
 .PHONY: pr-comment
 pr-comment:
-	PYTHONPATH=src $(PYTHON) -S -m rollgate pr comment --number "$$NUMBER" --file $(or $(FILE),reports/pr.md)
+	PYTHONPATH=src $(PYTHON) -S -m rollgate.report.rehearsal --report $(or $(FILE),reports/pr.md) --result "$${REHEARSAL:-}" --charts-url "$${REHEARSAL_URL:-}" --out reports/pr-comment.md
+	PYTHONPATH=src $(PYTHON) -S -m rollgate pr comment --number "$$NUMBER" --file reports/pr-comment.md
 
 ## pr-summary: the PR workflow's required check over NEEDS (toJSON(needs)), FORK=true for a fork's PR; from source, standard library only
 .PHONY: pr-summary

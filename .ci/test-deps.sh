@@ -7,6 +7,9 @@ set -euo pipefail
 # wrk: make bench-serve. nginx, prometheus (promtool), buildah, mmdebstrap: the rollout, rules and image tests.
 # gnupg (gpg): the signed promotion commit tests.
 PACKAGES=(wrk nginx prometheus buildah mmdebstrap gnupg)
+# With arguments, only those packages (`make rehearse-deps`: nginx prometheus) and no npm.
+NEED_NPM=true
+if [ $# -gt 0 ]; then PACKAGES=("$@"); NEED_NPM=false; fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -14,7 +17,7 @@ for pkg in "${PACKAGES[@]}"; do
 done
 # npm: the workflow tests fetch GitHub's OpenAPI description and example payloads (npm packages, cached
 # under ~/.cache/rollgate). Any npm will do; Debian's package only when none is on PATH.
-command -v npm >/dev/null || missing+=(npm)
+if $NEED_NPM; then command -v npm >/dev/null || missing+=(npm); fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test-deps: all installed (${PACKAGES[*]})"
   exit 0

@@ -18,7 +18,7 @@ from benchmarks.canary.template import Plan
 
 @dataclass(frozen=True)
 class Side:
-    """One side's counts over a window (single-row requests: a scored request is one row)."""
+    """One side's counts over a window (a scored request is one or more rows)."""
 
     requests: float  # scoring requests answered
     errors: float  # of which 5xx
@@ -58,6 +58,11 @@ def _errors(s: Side) -> float:
     return div(s.errors, s.requests)
 
 
+def _error_noise(c: Side, s: Side, plan: Plan) -> float:
+    pooled = div(c.errors + s.errors, c.requests + s.requests)
+    return plan.arg("error-critical") * math.sqrt(pooled * (1 - pooled) * (div(1, c.requests) + div(1, s.requests)))
+
+
 def _rejection(s: Side) -> float:
     return div(s.rejected, s.rejected + s.rows)
 
@@ -88,7 +93,7 @@ def values(c: Side, s: Side, plan: Plan, latency_edges: tuple[float, ...]) -> di
         return {m.name: None for m in plan.metrics}
     ratios = _enough_positives(c, s, plan)
     found: dict[str, Callable[[], float | None]] = {
-        "error-rate-delta": lambda: _errors(c) - _errors(s),
+        "error-rate-delta": lambda: _errors(c) - _errors(s) - _error_noise(c, s, plan),
         "p99-latency-ratio": lambda: div(quantile(0.99, latency_edges, c.latency_le),
                                          quantile(0.99, latency_edges, s.latency_le)),
         "input-rejection-delta": lambda: _rejection(c) - _rejection(s),

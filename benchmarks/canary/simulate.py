@@ -7,7 +7,8 @@ per-interval counts of a canary and stable (`traffic`) and runs each step's anal
 (`rollout`), every criterion computed as its PromQL computes it (`reference`, checked against promtool
 by tests/benchmarks/test_canary_bench.py). Traffic is set so the canary's window at the smallest
 analysed share holds `--traffic` x min-requests scoring requests on average (1: the hardest case).
-Simplifications: single-row requests; the canary's and stable's scores are independent draws (in
+Each request carries `--rows-per-request` rows (1: a single-row client; the rehearsal sends several), its
+latency log-normal with `--latency-sigma`. Simplifications: the canary's and stable's scores are independent draws (in
 shadow they are in fact scores of the same requests, which only makes a good canary look closer);
 window counts are exact sums of the intervals (Prometheus's extrapolation of `increase` is ignored).
 """
@@ -63,6 +64,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--env", default="prod", help="configs/deploy/<env>.yaml and manifests/<env>/release.json")
     parser.add_argument("--traffic", type=float, default=1.0, help="canary requests per window, x min-requests")
     parser.add_argument("--shift", type=float, default=traffic.SHIFT, help="log-odds the shifted canary adds")
+    parser.add_argument("--rows-per-request", type=int, default=1, help="rows each scoring request carries")
+    parser.add_argument("--latency-sigma", type=float, default=traffic.LATENCY_SIGMA,
+                        help="log-normal sigma of a request's latency (the rehearsal measures real tails)")  # fmt: skip
     parser.add_argument(
         "--what-if",
         type=_what_if,
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         scores, source = pool(args.holdout, args.model)
     except RollgateError as exc:
         raise SystemExit(f"bench-canary: {exc}") from exc
-    stable = traffic.Model(scores, threshold)
+    stable = traffic.Model(scores, threshold, rows=args.rows_per_request, latency_sigma=args.latency_sigma)
     tallies = measure(plan, stable, args.seeds, args.traffic, args.shift)
     requests = args.traffic * plan.arg("min-requests")
     print(f"canary simulation ({args.env}): scores from {source}, {np.mean(scores >= threshold):.2%} at or above "

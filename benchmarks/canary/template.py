@@ -18,6 +18,7 @@ from rollgate.manifests.deploy_config import load_deploy_config
 
 _SUCCESS = re.compile(r"result\[0\] <= \{\{args\.([a-z0-9-]+)\}\}")
 _FAILURE = re.compile(r"result\[0\] > \{\{args\.([a-z0-9-]+)\}\}")
+_ARG = re.compile(r"^\{\{args\.([a-z0-9-]+)\}\}$")
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,13 @@ def _metric(doc: dict[str, Any], args: dict[str, str]) -> Metric:
     if success is None or failure is None or success.group(1) != failure.group(1):
         raise RollgateError(f"{doc['name']}: conditions are not `result[0] <= X` / `result[0] > X` on one argument")
     return Metric(doc["name"], float(args[success.group(1)]), int(doc["count"]), int(doc["failureLimit"]),
-                  int(doc.get("inconclusiveLimit", 0)), _seconds(doc["interval"]))  # fmt: skip
+                  int(doc.get("inconclusiveLimit", 0)), _seconds(_value(str(doc["interval"]), args)))  # fmt: skip
+
+
+def _value(text: str, args: dict[str, str]) -> str:
+    """A field's value, or the argument's when the field is just `{{args.NAME}}` (the interval is)."""
+    match = _ARG.match(text)
+    return args[match.group(1)] if match else text
 
 
 def _steps(rollout: dict[str, Any]) -> tuple[Step, ...]:

@@ -9,7 +9,7 @@ Latency is log-normal around the example's single-row median (LATENCY_MEDIAN_S, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,8 @@ class Model:
     threshold: float
     errors: float = BASE_ERRORS
     latency_factor: float = 1.0
+    rows: int = 1  # rows per scoring request (the rehearsal's replayer sends several)
+    latency_sigma: float = LATENCY_SIGMA
 
 
 def beta_mixture(rng: np.random.Generator, n: int = 100_000) -> np.ndarray:
@@ -45,15 +47,16 @@ def beta_mixture(rng: np.random.Generator, n: int = 100_000) -> np.ndarray:
 
 
 def canary(kind: str, stable: Model, shift: float = SHIFT) -> Model:
+    """The canary of `kind`: stable's model with one thing wrong (its traffic shape kept)."""
     if kind == "dead":
-        return Model(np.zeros(1), stable.threshold)
+        return replace(stable, scores=np.zeros(1))
     if kind == "shifted":
         p = np.clip(stable.scores, 1e-12, 1 - 1e-12)
-        return Model(1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift))), stable.threshold)
+        return replace(stable, scores=1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift))))
     if kind == "slow":
-        return Model(stable.scores, stable.threshold, latency_factor=2.0)
+        return replace(stable, latency_factor=2.0)
     if kind == "erroring":
-        return Model(stable.scores, stable.threshold, errors=ERRORING)
+        return replace(stable, errors=ERRORING)
     if kind == "good":
         return stable
     raise ValueError(f"unknown canary kind {kind!r} (known: {', '.join(KINDS)})")
@@ -68,8 +71,8 @@ def interval(rng: np.random.Generator, model: Model, mean_requests: float) -> np
     """One interval's counts (the vector layout above) for Poisson(`mean_requests`) requests."""
     requests = int(rng.poisson(mean_requests))
     errors = int(rng.binomial(requests, model.errors))
-    scores = model.scores[rng.integers(0, len(model.scores), requests - errors)]
-    latency = rng.lognormal(np.log(LATENCY_MEDIAN_S * model.latency_factor), LATENCY_SIGMA, requests)
+    scores = model.scores[rng.integers(0, len(model.scores), (requests - errors) * model.rows)]
+    latency = rng.lognormal(np.log(LATENCY_MEDIAN_S * model.latency_factor), model.latency_sigma, requests)
     head = [requests, errors, len(scores), 0, int(np.count_nonzero(scores >= model.threshold)), float(scores.sum())]
     return np.concatenate([head, _cumulative(scores, _SCORE_EDGES), _cumulative(latency, _LATENCY_EDGES)])
 

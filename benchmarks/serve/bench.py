@@ -11,6 +11,9 @@ them from Lua bodies on loopback, and every server scores the same rows. Measure
   at a time on a new connection, while 4 clients send 1,000-row batches: the p99 a kubelet probe sees.
 The last line is machine-readable:
 `throughput_ratio=<x> mlserver_ratio=<x> p99_ms=<ms> batch_ratio=<x> healthz_p99_ms=<ms>`.
+`--api-keys` adds rollgate single-row with API keys on against off (`benchmarks.serve.keys`) and
+`auth_ratio=<x> auth_off_rps=<x> auth_on_rps=<x> auth_check_us=<us> auth_check_share=<x>` to that line;
+`--auth-only` measures that pair alone.
 
 A benchmark, not a test: it needs wrk (`make test-deps`), the pipeline extras (MLflow), and on first
 use makes MLServer's virtualenv under ~/.cache/rollgate/bench/. `--rollgate-src DIR` serves rollgate
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.serve import bodies, load, mlserver, report, servers
+from benchmarks.serve import bodies, keys, load, mlserver, report, servers
 from benchmarks.serve.bodies import Requests
 from benchmarks.serve.load import Load, Probes
 from benchmarks.serve.servers import Launch
@@ -68,6 +71,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured load (default 10)")
     parser.add_argument("--model-dir", type=Path, help="default: models/, else the one `make demo` trained")
     parser.add_argument("--rollgate-src", type=Path, default=ROOT, help="checkout whose src/ serves rollgate")
+    parser.add_argument("--api-keys", action="store_true", help="also rollgate single-row with API keys on vs off")
+    parser.add_argument("--auth-only", action="store_true", help="only that pair (no mlflow, MLServer, batches)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make test-deps` (as root) installs it")
@@ -76,12 +81,28 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     work = Path(tempfile.mkdtemp(prefix="rollgate-bench-"))
     try:
-        figures = measure(_prepare(args, work))
+        run = _prepare(args, work)
+        pair = _keys(run) if args.api_keys or args.auth_only else None
+        figures = None if args.auth_only else measure(run)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(report.table(figures))
-    print(report.goals(figures))
-    print(report.last_line(figures))
+    if figures is not None:
+        print(report.table(figures))
+        print(report.goals(figures))
+    if pair is not None:
+        print(keys.table(pair, report.SINGLE_CLIENTS))
+        print(keys.goal(pair))
+    line = [report.last_line(figures)] if figures is not None else []
+    print(" ".join(line + ([keys.last_line(pair)] if pair is not None else [])))
+
+
+def _keys(run: Run) -> keys.Pair:
+    print("rollgate single-row, API keys off and on", flush=True)
+    req = run.requests["rollgate"]
+    return keys.measure(
+        lambda: servers.rollgate(run.src, run.work / "model.skops", run.sha256, run.workers),
+        req, run.work, run.seconds, report.SINGLE_CLIENTS,
+    )  # fmt: skip
 
 
 def _trained_model_dir() -> Path:

@@ -43,10 +43,11 @@ class Probes:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[98]
 
 
-def lua(path: Path, url_path: str, body: str) -> Path:
+def lua(path: Path, url_path: str, body: str, headers: dict[str, str] | None = None) -> Path:
+    extra = "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
     path.write_text(
         f'wrk.method = "POST"\nwrk.path = "{url_path}"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body)}\n"
+        f"{extra}wrk.body = {json.dumps(body)}\n"
         # Count non-2xx answers, so a fast error never passes for throughput.
         "done = function(summary, latency, requests)\n"
         '  io.write(string.format("NON2XX %d\\n", summary.errors.status))\nend\n'

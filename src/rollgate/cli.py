@@ -36,6 +36,22 @@ def _generate(args: argparse.Namespace) -> None:
     )
 
 
+def _predictions(args: argparse.Namespace) -> None:
+    _pipeline_extra("data predictions")
+    from rollgate.data.example import generate, predictions
+
+    weekly = generate.GenerateOptions(args.seed, args.weeks, args.start_week, args.shift, args.rows_per_week)
+    options = predictions.PredictionsOptions(weekly, args.sample)
+    from rollgate.monitoring import scored_log
+
+    served, lines = scored_log.server_lines(args.model, args.sha256, args.sample)
+    rows = predictions.write(args.log, args.labels, options, served.features, lines)
+    weeks = f"weeks {args.start_week}-{args.start_week + args.weeks - 1}"
+    labelled = f", their labels -> {args.labels}" if args.labels else ""
+    drawn = f"shift {args.shift}, sample {args.sample:g}"
+    print(f"data predictions: {rows} rows of {weeks} ({drawn}) -> {args.log}{labelled}")
+
+
 def _import(args: argparse.Namespace) -> None:
     _pipeline_extra("data import")
     from rollgate.data import ingest
@@ -152,6 +168,52 @@ def _signing_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     imp.set_defaults(func=_signing_import)
 
 
+def _rehearse(args: argparse.Namespace) -> int:
+    from rollgate.rehearse import run
+
+    options = run.Options(
+        env=args.env, challenger=args.challenger, sha256=args.sha256, canary_manifests=args.canary_manifests,
+        interval=args.interval, window=args.window, pause=args.pause, args=dict(args.arg), rate=args.rate,
+        rows_per_request=args.rows_per_request, invalid_share=args.invalid_share, traffic=args.traffic,
+        out=args.out, charts=not args.no_charts,
+    )  # fmt: skip
+    return run.exit_code(run.rehearse(args.root, options))
+
+
+def _arg(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not eq or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _rehearse_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rehearse = sub.add_parser(
+        "rehearse",
+        help="shadow -> canary -> full on this machine (nginx, Prometheus), judged by the rendered analysis; "
+        "exit 0 promote, 3 abort, 4 inconclusive",
+    )
+    rehearse.add_argument(
+        "--env", required=True, help="stable: manifests/ENV/; the canary: ENV rendered for the challenger"
+    )
+    rehearse.add_argument("--challenger", type=Path, help="the challenger model (default: models/model.skops)")
+    rehearse.add_argument("--sha256", help="the challenger's expected sha256")
+    rehearse.add_argument("--canary-manifests", type=Path, help="rehearse this rendered folder as the canary instead")
+    rehearse.add_argument("--interval", default="5s", help="the templates' interval argument (default 5s)")
+    rehearse.add_argument("--window", help="the templates' window argument (default two intervals)")
+    rehearse.add_argument("--pause", help="every pause step (default: its production length scaled as the window is)")
+    rehearse.add_argument("--arg", type=_arg, action="append", default=[], metavar="NAME=VALUE",
+                          help="another value for an argument the templates declare (what if)")  # fmt: skip
+    rehearse.add_argument("--rate", type=float, help="requests per second (default: the evidence the templates need)")
+    rehearse.add_argument("--rows-per-request", type=int, help="default: enough positives at the smallest share")
+    rehearse.add_argument("--invalid-share", type=float, default=0.02,
+                          help="share of requests that are one invalid row (default 0.02)")  # fmt: skip
+    rehearse.add_argument("--traffic", type=float, default=2.0, help="x the evidence needed, for the default rate")
+    rehearse.add_argument("--out", type=Path, help="default reports/rehearsal/ENV")
+    rehearse.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    rehearse.set_defaults(func=_rehearse)
+
+
 def _delivery_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     promote = sub.add_parser("promote", help="pin the gated model in manifests/ENV/ with one pushed commit")
     promote.add_argument("--env", required=True, help="the environment, e.g. staging or prod")
@@ -192,6 +254,9 @@ def _check_manifests(args: argparse.Namespace) -> int:
         return preview_check.check(args.root, args.schemas)
     from rollgate.manifests import check
 
+    if args.explain:
+        print(check.explain(args.root), end="")
+        return 0
     return check.run(args.root, args.schemas)
 
 
@@ -211,6 +276,11 @@ def _manifests_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--preview",
         action="store_true",
         help="a pull request's check: render what merging would into a temporary directory and validate it",
+    )
+    check.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, per environment, what the committed Istio policies answer to each request check-manifests judges",
     )
     check.set_defaults(func=_check_manifests)
 
@@ -327,13 +397,30 @@ def _pr_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     comment.set_defaults(func=_pr_comment)
 
 
-def _demo(args: argparse.Namespace) -> None:
+def _demo(args: argparse.Namespace) -> int | None:
+    if args.monitor is not None:
+        _pipeline_extra("demo --monitor")
+        from rollgate.demo import monitoring
+
+        try:
+            return monitoring.run(args.root, args.monitor)
+        except RollgateError as exc:  # exit 2, as `rollgate monitor`'s bad input: 1 is an alarm
+            print(f"rollgate demo: error: {exc}", file=sys.stderr)
+            return 2
     from rollgate.demo import job
 
     job.run(args.root)
+    return None
 
 
 def _serve(args: argparse.Namespace) -> None:
+    from rollgate.serve import auth, keyfile
+
+    args.auth = args.auth or ("keys" if args.api_keys else "none")
+    auth.check_mode(args.auth, args.api_keys, args.host)  # refused before the model's libraries load (seconds)
+    if args.api_keys is not None:
+        keyfile.read(args.api_keys)
+
     from rollgate.serve import loading, server
     from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
@@ -347,9 +434,26 @@ def _serve(args: argparse.Namespace) -> None:
             log=args.log, log_sample=args.log_sample, log_drop=tuple(args.log_drop), log_hash=tuple(args.log_hash),
             log_max_bytes=args.log_max_bytes, log_files=args.log_files, drain_seconds=args.drain_seconds,
             grace_seconds=args.grace_seconds, threshold=args.threshold, fetch_timeout_s=args.fetch_timeout,
-            max_model_bytes=args.max_model_bytes, limits=limits,
+            max_model_bytes=args.max_model_bytes, limits=limits, public_port=args.public_port,
+            public_answer=args.public_answer, auth=args.auth, api_keys=args.api_keys,
         )
     )  # fmt: skip
+
+
+def _hash_key(args: argparse.Namespace) -> None:
+    """`rollgate serve hash-key`: a key file entry for the key on stdin, or for a new random key."""
+    import secrets
+
+    from rollgate.serve import auth
+
+    key = secrets.token_urlsafe(32) if args.generate else sys.stdin.read().rstrip("\r\n")
+    # The file holds unsalted hashes: a short key could be guessed from a leaked file; spaces never match.
+    if len(key) < 16 or not key.isprintable() or any(c.isspace() for c in key):
+        raise RollgateError("hash-key: a key of at least 16 printable characters without spaces is required on stdin")
+    line = auth.entry_line(key, args.id, args.scope or ["score"])
+    if args.generate:
+        print(f"rollgate serve hash-key: the new key, shown only now: {key}", file=sys.stderr)
+    print(line)
 
 
 def _trained(args: argparse.Namespace) -> None:
@@ -433,10 +537,58 @@ def _image_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         step.set_defaults(func=_image)
 
 
+def _auth_flags(serve: argparse.ArgumentParser) -> None:
+    """Who may call the server, and what the public port answers."""
+    from rollgate.serve import auth
+
+    serve.add_argument(
+        "--public-port", type=int, metavar="PORT",
+        help="also serve scoring and the probes on PORT, for callers outside (default off; 0: any free port)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--public-answer", choices=("label", "score"), default="label",
+        help="what the public port answers per row: its label only (default), or score and label as --port does",
+    )  # fmt: skip
+    serve.add_argument(
+        "--api-keys", metavar="FILE",
+        help='API keys, as {"keys": [{"id", "sha256", "scopes": [score|model|metrics]}]} (`serve hash-key` makes '
+        "entries); followed while serving; probes need no key",
+    )  # fmt: skip
+    serve.add_argument(
+        "--auth", choices=auth.MODES,
+        help="keys: check --api-keys; mesh: no check here, a service mesh authenticates every caller; none: no "
+        "check, only on a loopback --host (default keys with --api-keys, else none)",
+    )  # fmt: skip
+    _hash_key_parser(serve)
+
+
+def _hash_key_parser(serve: argparse.ArgumentParser) -> None:
+    from rollgate.serve import auth
+
+    steps = serve.add_subparsers(dest="serve_command", metavar="[hash-key]")
+    hash_key = steps.add_parser(
+        "hash-key", help="print a key file entry for the key on stdin (or a new one, shown once on stderr)"
+    )
+
+    def key_id(text: str) -> str:
+        if not auth.valid_id(text):
+            raise argparse.ArgumentTypeError(auth.ID_RULE)
+        return text
+
+    hash_key.add_argument("--id", type=key_id, required=True, help="the key's id: its name in the metrics and the logs")
+    hash_key.add_argument(
+        "--scope", action="append", choices=auth.SCOPES, help="a scope it grants (repeatable; default score)"
+    )
+    hash_key.add_argument("--generate", action="store_true", help="a random key (secrets.token_urlsafe(32))")
+    hash_key.set_defaults(func=_hash_key)
+
+
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from rollgate.serve.settings import LIMIT_NAMES, Limits, ServeSettings
 
-    serve = sub.add_parser("serve", help="the model server (scoring on --port; /metrics, /v1/model on --admin-port)")
+    serve = sub.add_parser(
+        "serve", help="the model server (scoring on --port and --public-port; /metrics, /v1/model on --admin-port)"
+    )
     serve.add_argument("--model", help="artifact path, file:// or http(s):// URI (default: the release's uri)")
     serve.add_argument("--sha256", help="the artifact's expected digest (default: the release's)")
     serve.add_argument("--release", help="release record: feature contract, threshold, lineage")
@@ -444,6 +596,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (0.0.0.0 in a container)")
     serve.add_argument("--port", type=int, default=8080, help="scoring: /v1/predict, /invocations and the probes")
     serve.add_argument("--admin-port", type=int, default=8081, help="/metrics, /v1/model, /openapi.json, probes")
+    _auth_flags(serve)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--strict", action="store_true", help="reject unknown fields instead of ignoring them")
     serve.add_argument("--threshold", type=float, help="label threshold (default: the release's, else 0.5)")
@@ -464,6 +617,48 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.set_defaults(func=_serve)
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    """Exit 0 no alarm, 1 an alarm, 2 bad input (one line naming the file and column; nothing written)."""
+    from rollgate.monitoring import options, run
+
+    try:
+        return run.monitor(options.from_arguments(vars(args)))
+    except RollgateError as exc:
+        print(f"rollgate monitor: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _monitor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    monitor = sub.add_parser("monitor", help="drift and performance of live data per window (exit 1 on an alarm)")
+    steps = monitor.add_subparsers(dest="monitor_command", required=True)
+    drift = steps.add_parser("drift", help="input and prediction drift of CURRENT against REFERENCE per window")
+    performance = steps.add_parser(
+        "performance", help="drift, the label-free estimate and realized performance (with --labels) per window"
+    )
+    for step in (drift, performance):
+        step.add_argument(
+            "--reference", type=Path, required=True, help="training rows (.parquet, .csv) or a baseline.json"
+        )
+        step.add_argument(
+            "--current", type=Path, required=True, help="a table, or the prediction log (.jsonl, a folder)"
+        )
+        step.add_argument("--labels", type=Path, help="a table of ids and labels, joined to CURRENT by --id-column")
+        step.add_argument("--features", default="", help="a,b (default: every column of REFERENCE not named below)")
+        step.add_argument("--categorical", help="x,y (default: the features of non-numeric type)")
+        step.add_argument("--time-column", help="timestamps; calendar windows need it (a log's: ts)")
+        step.add_argument("--window", default="week", help="week, day or a row count (default week)")
+        step.add_argument("--score-column", required=step is performance, help="the model's score")
+        step.add_argument("--label-column", default="label", help="0/1 labels, NaN until known (default label)")
+        step.add_argument("--id-column", default="id", help="the rows' pass-through id (default id)")
+        step.add_argument("--previous-score-column", help="the previous known-good model's score, same rows")
+        step.add_argument("--label-time-column", help="when each label arrived: later than --as-of, left out")
+        step.add_argument("--as-of", help="ISO 8601 time the labels are taken as of (default now)")
+        step.add_argument("--threshold", type=float, default=0.5, help="flag when score >= this (default 0.5)")
+        step.add_argument("--sha256", help="the model digest every prediction-log line must carry")
+        step.add_argument("--out", type=Path, default=Path("reports/monitor"), help="default reports/monitor")
+        step.set_defaults(func=_monitor)
+
+
 def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     data = sub.add_parser("data", help="bring data in: your files, or the example's").add_subparsers(
         dest="data_command", required=True
@@ -480,6 +675,20 @@ def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     gen.add_argument("--rows-per-week", type=int, help="rows per file of a week (default 9000)")
     gen.add_argument("--out", type=Path, help="output directory (default: the example's batch folder)")
     gen.set_defaults(func=_generate)
+    pred = data.add_parser(
+        "predictions", help="write the example's current weeks as the server's prediction log, with delayed labels"
+    )
+    pred.add_argument("--log", type=Path, required=True, help="the prediction log to write (JSON lines)")
+    pred.add_argument("--model", type=Path, required=True, help="the model artifact (e.g. models/model.skops)")
+    pred.add_argument("--sha256", required=True, help="the artifact's expected sha256, checked before loading")
+    pred.add_argument("--labels", type=Path, help="also write the same rows' labels and arrival times (Parquet)")
+    pred.add_argument("--weeks", type=int, default=4, help="number of weeks (default 4)")
+    pred.add_argument("--start-week", type=int, default=12, help="first week (default 12, after the training data)")
+    pred.add_argument("--shift", default="none", help="none, amount_inflation, online_surge or fraud_wave")
+    pred.add_argument("--seed", type=int, default=0)
+    pred.add_argument("--rows-per-week", type=int, default=9_000, help="rows generated per week (default 9000)")
+    pred.add_argument("--sample", type=float, default=1.0, help="share of rows logged, as serve's (default 1)")
+    pred.set_defaults(func=_predictions)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -529,12 +738,16 @@ def parser() -> argparse.ArgumentParser:
     _image_parser(sub)
     _promotion_parser(sub)
     _serve_parser(sub)
+    _rehearse_parser(sub)
+    _monitor_parser(sub)
     adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
     adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")
     adopt.set_defaults(func=_adopt)
-    sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened").set_defaults(
-        func=_demo
+    demo = sub.add_parser("demo", help="run the main job on the embedded defaults and say what happened")
+    demo.add_argument(
+        "--monitor", metavar="SHIFT", help="instead, monitor the weeks after training with SHIFT (exit 1 on an alarm)"
     )
+    demo.set_defaults(func=_demo)
     return top
 
 
@@ -545,4 +758,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RollgateError as exc:
         print(f"rollgate {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a command turns it into one (rehearse)
+        print(f"rollgate {args.command}: stopped ({exc or 'interrupted'})", file=sys.stderr)
+        return 130
     return code if isinstance(code, int) else 0

@@ -48,7 +48,7 @@ def _container(spec: dict[str, Any]) -> dict[str, Any]:
 def test_the_pod_as_rendered_is_read_whole(tmp_path: Path) -> None:
     spec = pod.read(_folder(tmp_path))
     assert spec.command == pod.COMMAND and "--release" in spec.args
-    assert spec.ports == {"http": 8080, "admin": 8081}
+    assert spec.ports == {"http": 8080, "admin": 8081, "public": 8082}
     assert {m.path for m in spec.mounts} == {"/etc/rollgate", "/tmp", "/var/log/rollgate"}
     assert {p.port for p in spec.probes.values()} == {"admin"} and set(spec.probes) == set(pod.PROBES)
     assert spec.termination_grace_seconds == int(CFG.server.drain_seconds + CFG.server.grace_seconds) + 5

@@ -184,8 +184,9 @@ _RETRIES_AN_ANSWER = {"5xx", "gateway-error", "retriable-status-codes", "retriab
 
 
 def test_every_http_route_has_explicit_retries_and_a_timeout() -> None:
-    routes = _by_kind("VirtualService")["spec"]["http"]
-    assert [r["name"] for r in routes] == ["primary"]  # `shadow` is Argo's, generated during the shadow
+    services = [d for d in _docs(TEXTS).values() if d["kind"] == "VirtualService"]
+    routes = [r for vs in services for r in vs["spec"]["http"]]
+    assert [r["name"] for r in routes] == ["primary", "public"]  # `shadow` is Argo's, generated during the shadow
     for route in routes:
         retries, timeout = route["retries"], _seconds(route["timeout"])
         assert timeout > Limits().request_timeout_s  # the server's own 503 comes first, not a proxy 504
@@ -200,15 +201,16 @@ def _destination_rules(texts: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def test_the_destination_rules_cover_exactly_what_the_virtualservice_routes_to() -> None:
-    vs = _by_kind("VirtualService")
-    destinations = [d["destination"] for r in vs["spec"]["http"] for d in r["route"]]
+    services = [d for d in _docs(TEXTS).values() if d["kind"] == "VirtualService"]
+    vs = services[0]
+    destinations = [d["destination"] for s in services for r in s["spec"]["http"] for d in r["route"]]
     rules = _destination_rules(TEXTS)
-    assert sorted(d["host"] for d in destinations) == sorted(r["spec"]["host"] for r in rules)
+    assert sorted({d["host"] for d in destinations}) == sorted(r["spec"]["host"] for r in rules)
     assert all("subset" not in d for d in destinations) and all("subsets" not in r["spec"] for r in rules)
     canary = _by_kind("Rollout")["spec"]["strategy"]["canary"]
     # Argo finds the Services in the routes by the host's first label, and mirrors to the bare canary
     # name, which Istio resolves in the VirtualService's namespace: the rules' namespace.
-    assert sorted(d["host"].split(".")[0] for d in destinations) == sorted(
+    assert sorted({d["host"].split(".")[0] for d in destinations}) == sorted(
         [canary["canaryService"], canary["stableService"]]
     )
     assert {r["metadata"]["namespace"] for r in rules} == {vs["metadata"]["namespace"]}
@@ -256,7 +258,12 @@ def test_the_pod_says_what_runs_and_on_which_ports() -> None:
         "8080",
         "8081",
     )
-    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "admin": 8081}
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8080, "admin": 8081, "public": 8082}
+    assert (_option(args, "--public-port"), _option(args, "--public-answer"), _option(args, "--auth")) == (
+        "8082",
+        "label",  # the public route answers the label only unless the deploy config says otherwise
+        "mesh",
+    )
 
 
 @pytest.mark.parametrize("kind", ["startupProbe", "readinessProbe", "livenessProbe"])
@@ -271,17 +278,24 @@ def test_the_admin_port_is_never_on_a_service() -> None:
     services = [d for d in _docs(TEXTS).values() if d["kind"] == "Service"]
     assert len(services) == 2
     for service in services:
-        assert [(p["name"], p["targetPort"]) for p in service["spec"]["ports"]] == [("http", "http")]
+        assert [(p["name"], p["targetPort"]) for p in service["spec"]["ports"]] == [
+            ("http", "http"),
+            ("http-public", "public"),
+        ]
         assert not {8081, "admin"} & {p.get("port") for p in service["spec"]["ports"]}
 
 
 def test_only_prometheus_reaches_the_admin_port() -> None:
     rules = _by_kind("NetworkPolicy")["spec"]["ingress"]
     by_port = {rule["ports"][0]["port"]: rule["from"] for rule in rules}
-    assert set(by_port) == {8080, 8081} and all(len(rule["ports"]) == 1 for rule in rules)
-    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    assert by_port[8081] == [monitoring]
-    assert monitoring not in by_port[8080] and {"podSelector": {}} in by_port[8080]
+    assert set(by_port) == {8082, 8081} and all(len(rule["ports"]) == 1 for rule in rules)  # no callers listed
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
+    operators = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ml-ops"}}}
+    assert by_port[8081] == [prometheus, operators]  # Prometheus by pod and namespace; operators' namespace
+    assert prometheus not in by_port[8082] and {"podSelector": {}} not in by_port[8082]
 
 
 def test_a_new_release_is_a_new_pod_template() -> None:
@@ -307,8 +321,12 @@ def test_applicationset_ignores_what_rollouts_manages() -> None:
     spec = appset["spec"]["template"]["spec"]
     assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert {"ApplyOutOfSyncOnly=true", "RespectIgnoreDifferences=true"} <= set(spec["syncPolicy"]["syncOptions"])
-    (ignored,) = spec["ignoreDifferences"]
-    assert ignored["jqPathExpressions"] == [".spec.http[].route[].weight", '.spec.http[] | select(.name == "shadow")']
+    assert [i["name"] for i in spec["ignoreDifferences"]] == ["fraud-detector", "fraud-detector-public"]
+    for ignored in spec["ignoreDifferences"]:
+        assert ignored["jqPathExpressions"] == [
+            ".spec.http[].route[].weight",
+            '.spec.http[] | select(.name == "shadow")',
+        ]
 
 
 def test_the_abort_event_carries_the_contract_payload() -> None:

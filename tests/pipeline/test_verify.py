@@ -152,3 +152,24 @@ def test_latency_is_re_measured_within_a_stated_tolerance(
     assert bool(found) is flagged, found
     if flagged and recorded:
         assert "beyond the x1.5 tolerance" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected", "measured"),
+    [
+        ([["latency.ratio: burst"], []], [], 2),  # one noisy measurement: measured again, and it holds
+        ([["latency.ratio: forged"]] * 3, ["latency.ratio: forged"], 3),  # past the tolerance every time
+        ([["verdict: recorded 'promote'"]], ["verdict: recorded 'promote'"], 1),  # not latency: stands at once
+        ([[]], [], 1),
+    ],
+)
+def test_only_a_latency_drift_is_measured_again_and_stands_when_it_persists(
+    monkeypatch: pytest.MonkeyPatch, answers: list[list[str]], expected: list[str], measured: int
+) -> None:
+    from rollgate.pipeline import verify
+
+    calls: list[int] = []
+    monkeypatch.setattr(verify.gate_stage, "evidence", lambda *args: calls.append(1) or len(calls))
+    monkeypatch.setattr(verify, "compare", lambda recorded, found, policy: answers[found - 1])
+    assert verify._judged_again(Path(), "prod", None, None, 0.01) == expected  # type: ignore[arg-type]
+    assert len(calls) == measured

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -16,73 +17,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
-from rollgate.contracts import model_metadata
-from rollgate.contracts.features import FeatureContract
-from rollgate.contracts.probe import probe_frame
-from rollgate.data.schema import DATASET
-from rollgate.model import artifact
-from rollgate.model.build import build_pipeline
-from tests import fixed_params
+from tests.tiny_model import TinyModel, train_tiny
 
 BIN = Path(sys.executable).parent
 ROOT_DIR = Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class TinyModel:
-    path: Path
-    sha256: str
-    model: Any
-    contract: FeatureContract
-
-    def rows(self, n: int, offset: int = 0) -> list[dict[str, Any]]:
-        """`n` valid rows as a client sends them (plain JSON types), distinct for distinct offsets."""
-        frame = probe_frame(self.contract, n + offset).iloc[offset:]
-        return json.loads(frame.to_json(orient="records"))
-
-    def scores(self, rows: list[dict[str, Any]]) -> list[float]:
-        frame = pd.DataFrame(rows)[self.contract.names]
-        for spec in self.contract.features:
-            if spec.type == "category":
-                frame[spec.name] = frame[spec.name].astype("str")
-        return [float(s) for s in self.model.predict_proba(frame)[:, 1]]
-
-
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
-    return _train(tmp_path_factory, iterations=20)
+    return train_tiny(tmp_path_factory, iterations=20)
 
 
 @pytest.fixture(scope="session")
 def slow_model(tmp_path_factory: pytest.TempPathFactory) -> TinyModel:
     """Thousands of deep trees: each estimator call takes long enough for requests to pile up behind it."""
-    return _train(tmp_path_factory, iterations=2000, leaves=127)
-
-
-def _train(tmp_path_factory: pytest.TempPathFactory, iterations: int, leaves: int = 31) -> TinyModel:
-    contract = DATASET.features
-    df = DATASET.sample(6_000, seed=3)
-    params = fixed_params.train(
-        hist_gradient_boosting={"max_iter": iterations, "max_leaf_nodes": leaves, "min_samples_leaf": 5}
-    )
-    model = build_pipeline(contract, params, seed=0).fit(df[contract.names], df[DATASET.label])
-    data = artifact.dumps(model)
-    sha = artifact.sha256_bytes(data)
-    folder = tmp_path_factory.mktemp("model")
-    (folder / "model.skops").write_bytes(data)
-    meta = model_metadata.ModelMetadata(
-        name="fraud-detector", artifact="model.skops", sha256=sha, size_bytes=len(data), format="skops",
-        trusted_types=artifact.TRUSTED_TYPES,
-        prediction_fingerprint=artifact.prediction_fingerprint(model, probe_frame(contract, 64)),
-        estimator="hist_gradient_boosting", params={"train": {"probe_rows": 64}}, params_hash="0" * 64,
-        data_md5="0" * 32 + ".dir", train_rows=len(df), train_positives=int(df[DATASET.label].sum()),
-        features=contract, versions={}, git=model_metadata.GitInfo(None, False),
-    )  # fmt: skip
-    model_metadata.write(folder / "model.json", meta)
-    return TinyModel(folder / "model.skops", sha, model, contract)
+    return train_tiny(tmp_path_factory, iterations=2000, leaves=127)
 
 
 def free_port() -> int:
@@ -114,9 +65,12 @@ class Server:
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
         admin: bool = False,
+        port: int | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a fresh connection (to the admin port with `admin`): (status, lower-cased headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port if admin else self.port, timeout=30)
+        """One request on a fresh connection (to the admin port with `admin`, to `port` when given):
+        (status, lower-cased headers, body)."""
+        port = port if port is not None else self.admin_port if admin else self.port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         sent = {"content-type": "application/json"} if data is not None else {}
         conn.request(method, path, body=data, headers={**sent, **(headers or {})})
@@ -129,9 +83,10 @@ class Server:
         status, _, data = self.request(method, path, body, admin=admin)
         return status, json.loads(data)
 
-    def metrics(self) -> dict[str, float]:
-        """Every sample of the admin port's /metrics: 'name{labels}' -> value."""
-        _, _, data = self.request("GET", "/metrics", admin=True)
+    def metrics(self, headers: dict[str, str] | None = None) -> dict[str, float]:
+        """Every sample of the admin port's /metrics: 'name{labels}' -> value (`headers`: e.g. an API key)."""
+        status, _, data = self.request("GET", "/metrics", headers=headers, admin=True)
+        assert status == 200, data
         lines = [line for line in data.decode().splitlines() if line and not line.startswith("#")]
         return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
 
@@ -191,3 +146,13 @@ def server(tiny_model: TinyModel, tmp_path_factory: pytest.TempPathFactory) -> I
     running = start_server(tiny_model, tmp_path_factory.mktemp("server"))
     yield running
     running.stop()
+
+
+def write_keys(path: Path, keys: dict[str, tuple[str, list[str]]]) -> Path:
+    """An API key file at `path`: key id -> (the plain key, its scopes), stored as sha256 hashes."""
+    entries = [
+        {"id": key_id, "sha256": hashlib.sha256(key.encode()).hexdigest(), "scopes": scopes}
+        for key_id, (key, scopes) in keys.items()
+    ]
+    path.write_text(json.dumps({"keys": entries}))
+    return path

@@ -5,16 +5,13 @@ from a loopback view of the DVC store. Only mount paths, ports and the store's b
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import http.client
-import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -30,7 +27,8 @@ from rollgate.contracts.probe import probe_frame
 from rollgate.contracts.release import Release
 from rollgate.delivery import record
 from rollgate.manifests import local_pod, pod, render
-from rollgate.manifests.deploy_config import environments, load_deploy_config
+from rollgate.manifests.deploy_config import DeployConfig, environments, load_deploy_config
+from rollgate.rehearse import store
 from tests.helpers import BIN, ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.serve]
@@ -40,6 +38,7 @@ ENVS = environments(ROOT)
 STORES = (ROOT / "dvc-remote", ROOT / ".dvc" / "cache")
 PREDICTIONS = 24  # one row per request, each on its own connection: the workers share them
 PATIENCE_S = 120.0  # for whatever has no bound of its own in the manifests
+Secrets = dict[str, dict[str, str]]  # Secret name -> file name -> text
 
 
 @dataclass(frozen=True)
@@ -77,24 +76,6 @@ def _pinned(env: str, tmp: Path) -> Pinned:
     return Pinned(built, tmp / "store")
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # the model store need not log each fetch
-        pass
-
-
-@contextmanager
-def _model_store(folder: Path) -> Iterator[str]:
-    """`folder` served read-only over HTTP on a loopback port: the model store's base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _free_ports(names: list[str]) -> dict[str, int]:
     """A distinct free loopback port per name (all bound at once, so none is handed out twice)."""
     with ExitStack() as stack:
@@ -106,12 +87,13 @@ def _free_ports(names: list[str]) -> dict[str, int]:
 
 @contextmanager
 def _running(
-    rel: Release, store_url: str, tmp: Path
+    rel: Release, store_url: str, tmp: Path, cfg: DeployConfig | None = None, secrets: Secrets | None = None
 ) -> Iterator[tuple[local_pod.LocalPod, subprocess.Popen[str], Path]]:
-    """Render `rel`, lay its pod out under `tmp` and start the rendered command (killed at exit if still up)."""
-    cfg = load_deploy_config(ROOT, rel.env)
-    render.render(ROOT, rel.env, rel, tmp / "manifests")
-    spec = pod.read(tmp / "manifests")
+    """Render `rel` (with `cfg`, default the env's deploy config), lay its pod out under `tmp` with the
+    given Secrets' files and start the rendered command (killed at exit if still up)."""
+    cfg = cfg or load_deploy_config(ROOT, rel.env)
+    render.write(render.render_texts(cfg, rel), tmp / "manifests")
+    spec = pod.read(tmp / "manifests", secrets)
     ports = _free_ports(sorted(spec.ports))
     laid = local_pod.lay_out(spec, tmp / "pod", ports, local_pod.StoreSwap(cfg.model_storage_base, store_url))
     env = {**laid.env, "PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin"}  # the image's PATH: the install
@@ -132,12 +114,15 @@ def _get(url: str, timeout: float) -> tuple[int, bytes]:
     return _request("GET", url, None, timeout)
 
 
-def _request(method: str, url: str, body: Any, timeout: float) -> tuple[int, bytes]:
+def _request(
+    method: str, url: str, body: Any, timeout: float, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, parts.path, body=data, headers={"content-type": "application/json"} if data else {})
+        sent = {**({"content-type": "application/json"} if data else {}), **(headers or {})}
+        conn.request(method, parts.path, body=data, headers=sent)
         answer = conn.getresponse()
         return answer.status, answer.read()
     finally:
@@ -181,7 +166,7 @@ def _predicted(admin: str, timeout: float) -> float:
 def test_the_rendered_pod_starts_serves_and_stops(env: str, tmp_path: Path) -> None:
     pinned = _pinned(env, tmp_path)
     rel = pinned.release
-    with _model_store(pinned.store) as store_url, _running(rel, store_url, tmp_path) as (laid, proc, log):
+    with store.serving(pinned.store) as store_url, _running(rel, store_url, tmp_path) as (laid, proc, log):
         _wait_started(laid, proc, log)
         for kind in ("readiness", "liveness"):
             assert _get(laid.probes[kind].url, laid.probes[kind].timeout_seconds)[0] == 200, kind
@@ -211,8 +196,37 @@ def test_a_wrong_digest_in_the_release_stops_the_pod(env: str, tmp_path: Path) -
     pinned = _pinned(env, tmp_path)
     wrong = hashlib.sha256(b"not the pinned model").hexdigest()
     rel = replace(pinned.release, model=replace(pinned.release.model, sha256=wrong))
-    with _model_store(pinned.store) as store_url, _running(rel, store_url, tmp_path) as (_, proc, log):
+    with store.serving(pinned.store) as store_url, _running(rel, store_url, tmp_path) as (_, proc, log):
         code = proc.wait(timeout=PATIENCE_S)
         output = log.read_text()
     assert code != 0 and wrong in output, output
     assert "Traceback" not in output, output
+
+
+def test_the_rendered_pod_with_api_keys_checks_them(tmp_path: Path) -> None:
+    """`security.api_keys: true`: the Rollout mounts the Secret's key file and the server checks it, on
+    the scoring and public ports alike; the kubelet's probes need no key."""
+    env = ENVS[0]
+    pinned = _pinned(env, tmp_path)
+    rel = pinned.release
+    base = load_deploy_config(ROOT, env)
+    cfg = base.model_copy(update={"security": base.security.model_copy(update={"api_keys": True})})
+    key = "a-test-key-that-only-this-test-knows"
+    entry = {"id": "checkout", "sha256": hashlib.sha256(key.encode()).hexdigest(), "scopes": ["score"]}
+    secrets = {f"{cfg.app}-api-keys": {"keys.json": json.dumps({"keys": [entry]})}}
+    with (
+        store.serving(pinned.store) as store_url,
+        _running(rel, store_url, tmp_path, cfg, secrets) as (laid, proc, log),
+    ):
+        _wait_started(laid, proc, log)
+        row = json.loads(probe_frame(rel.features, 1).to_json(orient="records"))
+        for port in ("http", "public"):
+            url = f"http://127.0.0.1:{laid.ports[port]}/v1/predict"
+            assert _request("POST", url, {"instances": row}, PATIENCE_S)[0] == 401, port
+            wrong = {"authorization": "Bearer not-the-key"}
+            assert _request("POST", url, {"instances": row}, PATIENCE_S, wrong)[0] == 401, port
+            status, body = _request("POST", url, {"instances": row}, PATIENCE_S, {"authorization": f"Bearer {key}"})
+            assert status == 200, (port, body)
+        admin = f"http://127.0.0.1:{laid.ports['admin']}"
+        assert _request("GET", f"{admin}/metrics", None, PATIENCE_S, {"x-api-key": key})[0] == 403  # no metrics scope
+        assert key not in log.read_text()

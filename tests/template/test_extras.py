@@ -20,6 +20,7 @@ PARTS = {
     "serve": ("rollgate.serve",),
     "pipeline": ("rollgate.pipeline", "rollgate.report"),
     "delivery": ("rollgate.delivery", "rollgate.manifests"),
+    "rehearse": ("rollgate.rehearse",),
 }
 
 

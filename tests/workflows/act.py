@@ -26,8 +26,9 @@ from tests.helpers import ROOT, Project
 ACTIONS = Path(__file__).parent / "actions"
 PINNED = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+)/([\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.MULTILINE)
 # What a test project needs beyond the pipeline to run the workflows: the task runner, the install's
-# lock (its hash names the venv stamp) and the workflows with their local action.
-WORKFLOW_FILES = ("Makefile", "pyproject.toml", "requirements/lock.txt", ".github", "schemas.lock")
+# lock (its hash names the venv stamp), the workflows with their local action, and the system packages'
+# installer (`make rehearse-deps`).
+WORKFLOW_FILES = ("Makefile", "pyproject.toml", "requirements/lock.txt", ".github", "schemas.lock", ".ci/test-deps.sh")
 
 
 def act_binary() -> str:
@@ -78,6 +79,19 @@ class Run:
         for job, word in re.findall(r"^\[[^/\]]+/([^\]]+)\] 🏁  Job (succeeded|failed)", self.log, re.MULTILINE):
             found[job.strip()] = word
         return found
+
+    def failure(self, tail: int = 6000) -> str:
+        """What an assertion shows when the run failed: the log lines of each failed job (its last `tail`
+        characters; a job's own lines name where it stopped), else the run's last `tail` characters."""
+        failed = [job for job, word in self.job_results().items() if word == "failed"]
+        if not failed:
+            return self.log[-tail:]
+        parts = []
+        for job in failed:
+            prefix = re.compile(rf"^\[[^/\]]+/{re.escape(job)}\s*\]", re.MULTILINE)
+            lines = [line for line in self.log.splitlines() if prefix.match(line)]
+            parts.append(f"--- job {job} ---\n" + "\n".join(lines)[-tail:])
+        return "\n".join(parts)
 
 
 @dataclass

@@ -55,7 +55,7 @@ PINNED = {pin.sha: pin for pin in PINS}
 
 # A thin step runs one of the project's own commands; `sudo` only for the system tools (not root there).
 COMMANDS = frozenset({"make", "rollgate", "dvc", "gh"})
-SUDO_ALLOWED = ("sudo", "make", "test-deps")
+SUDO_ALLOWED = (("sudo", "make", "test-deps"), ("sudo", "make", "rehearse-deps"))
 SHELL_OPERATORS = ("&&", "||", ";", "|", "&", "$(", "`")
 SHELL_KEYWORDS = frozenset({"if", "then", "elif", "else", "fi", "for", "while", "until", "do", "done", "case", "esac"})
 BASE_SHA = "${{ github.event.pull_request.base.sha }}"
@@ -290,8 +290,8 @@ def _thin(run: str) -> str | None:
     keywords = sorted(SHELL_KEYWORDS.intersection(words))
     if keywords:
         return f"run uses shell keywords {', '.join(keywords)}: logic goes into Python"
-    if words[:1] == ["sudo"] and tuple(words) != SUDO_ALLOWED:
-        return "sudo is only for `sudo make test-deps`"
+    if words[:1] == ["sudo"] and tuple(words) not in SUDO_ALLOWED:
+        return "sudo is only for `sudo make test-deps` or `sudo make rehearse-deps`"
     if words[:1] != ["sudo"] and (not words or words[0] not in COMMANDS):
         return f"run starts with {words[0] if words else 'nothing'!r}, not one of {', '.join(sorted(COMMANDS))}"
     return None

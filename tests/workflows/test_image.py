@@ -6,12 +6,15 @@ opened by the App; then the built image run with `buildah run`, serving the trai
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,15 +75,19 @@ def pushed(project: Project) -> Project:
 
 
 @contextlib.contextmanager
-def _served(name: str, port: int, admin: int, models: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _served(name: str, port: int, admin: int, models: Path, keys: Path) -> Iterator[subprocess.Popen[bytes]]:
     """The image's own entrypoint in a buildah container, serving `models` (a trained models/ folder,
-    mounted read-only) on `port` and `admin` (a later --port wins); the container is removed afterwards."""
+    mounted read-only) on `port` and `admin` (a later --port wins) with the API keys of `keys` (a folder
+    holding keys.json: the entrypoint listens beyond loopback, so it authenticates); the container is
+    removed afterwards."""
     sha = json.loads((models / "model.json").read_text())["sha256"]
     inspected = subprocess.run(buildah.buildah("inspect", "--type", "image", name), capture_output=True, check=True)
     entry = json.loads(inspected.stdout)["OCIv1"]["config"]["Entrypoint"]
     args = ["--model", "/model/model.skops", "--sha256", sha, "--port", str(port), "--admin-port", str(admin)]
+    args += ["--api-keys", "/keys/keys.json"]
     box = subprocess.run(buildah.buildah("from", "--pull-never", name), capture_output=True, text=True, check=True)
-    run = ["run", "--isolation", "chroot", "-v", f"{models}:/model:ro", box.stdout.strip(), "--"]
+    mounts = ["-v", f"{models}:/model:ro", "-v", f"{keys}:/keys:ro"]
+    run = ["run", "--isolation", "chroot", *mounts, box.stdout.strip(), "--"]
     try:
         proc = subprocess.Popen(buildah.buildah(*run, *entry, *args))
         try:
@@ -92,11 +99,12 @@ def _served(name: str, port: int, admin: int, models: Path) -> Iterator[subproce
         subprocess.run(buildah.buildah("rm", box.stdout.strip()), capture_output=True, check=False)
 
 
-def _get(port: int, method: str, path: str, body: object = None) -> tuple[int, object]:
+def _get(port: int, method: str, path: str, body: object = None, key: str | None = None) -> tuple[int, object]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         data = None if body is None else json.dumps(body)
-        conn.request(method, path, data, {"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+        conn.request(method, path, data, headers)
         answer = conn.getresponse()
         return answer.status, json.loads(answer.read() or b"null")
     finally:
@@ -124,7 +132,7 @@ def test_the_image_is_built_signed_and_its_digest_pr_opened(
     act.extra_env = {"ROLLGATE_ACT_APP_TOKEN": APP_TOKEN, "ROLLGATE_CACHE": str(buildah.cache())}
     event = {"ref": "refs/heads/main", "repository": {"full_name": REPO, "name": "fraud-model"}, "inputs": {}}
     run = act.run("workflow_dispatch", event, "image.yml", "ghs_github_token")
-    assert run.returncode == 0, run.log[-8000:]
+    assert run.returncode == 0, run.failure(8000)
     assert run.job_results() == {"build": "succeeded", "pin": "succeeded"}
     images = run.artifacts / "images"
     digest = (images / "serve.digest").read_text().strip()
@@ -157,9 +165,15 @@ def test_the_image_is_built_signed_and_its_digest_pr_opened(
 
 
 def _serves_the_trained_model_as_10001(tag: str, models: Path) -> None:
-    """The built image serves the trained model on 127.0.0.1, as uid 10001."""
+    """The built image serves the trained model on 127.0.0.1, as uid 10001, to callers with a key."""
     port, admin = free_ports(2)
-    with _served(tag, port, admin, models):
+    keys = Path(tempfile.mkdtemp(prefix="rollgate-keys-"))
+    keys.chmod(0o755)
+    key = secrets.token_urlsafe(32)
+    entry = {"id": "e2e", "sha256": hashlib.sha256(key.encode()).hexdigest(), "scopes": ["score"]}
+    (keys / "keys.json").write_text(json.dumps({"keys": [entry]}))
+    (keys / "keys.json").chmod(0o644)  # uid 10001 reads it, as from a Secret volume
+    with _served(tag, port, admin, models, keys):
         for _ in range(120):
             with contextlib.suppress(OSError):
                 if _get(port, "GET", "/healthz")[0] == 200:
@@ -167,7 +181,8 @@ def _serves_the_trained_model_as_10001(tag: str, models: Path) -> None:
             time.sleep(0.5)
         assert _get(port, "GET", "/healthz") == (200, {"status": "ok"})
         row = json.loads(probe_frame(DATASET.features, 1).to_json(orient="records"))
-        status, answer = _get(port, "POST", "/v1/predict", {"instances": row})
+        assert _get(port, "POST", "/v1/predict", {"instances": row})[0] == 401  # no key, no score
+        status, answer = _get(port, "POST", "/v1/predict", {"instances": row}, key)
         assert status == 200, answer
         assert len(answer["predictions"]) == 1 and 0.0 <= answer["predictions"][0]["score"] <= 1.0  # type: ignore[index]
         assert _listener_uid(port) == 10001 and _listener_uid(admin) == 10001

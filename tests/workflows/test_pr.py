@@ -1,14 +1,17 @@
 """The pull-request workflow (`.github/workflows/pr.yml`) run for real by `act` against a bare origin:
 real git, the real DVC pipeline, the GitHub API stand-in checked against GitHub's OpenAPI description.
 
-`make test` runs the params PR (verdicts, the report posted once); `make test-e2e` the rest of the
-matrix: a second push updating the same comment, a fork, a forged verdict, a person's revert of a
-promotion, a hand edit of manifests/prod/, a docs-only PR.
+`make test` runs the params PR (verdicts, the report posted once) with the rehearsal switched off
+(ROLLGATE_REHEARSE=false); `make test-e2e` the rest of the matrix: the params PR with its rollout
+rehearsal in the report, a second push updating the same comment, a fork, a forged verdict, a person's
+revert of a promotion, a hand edit of manifests/prod/, a docs-only PR.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ import yaml
 from rollgate.ci.summary import FORK_NOTE
 from rollgate.contracts import markers, paths
 from tests.helpers import Project, copy_project, reproduce
+from tests.rehearse.conftest import rehearsal_tools  # noqa: F401 (a fixture: nginx and prometheus here)
 from tests.standins import events, openapi
 from tests.standins.github_api import GitHubAPI
 from tests.workflows.act import Act, Run, act_binary, add_workflow_files
@@ -28,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.requires_schemas]
 
 REPO = "acme/fraud-model"
 TOKEN = "ghs_pr_workflow_token"
+OFF = {"ROLLGATE_REHEARSE": "false"}  # the repository variable that skips the rehearsal (minutes)
 
 
 @dataclass
@@ -81,7 +86,7 @@ def scene(seed_project: Project, schemas: Path, tmp_path_factory: pytest.TempPat
     project.git("push", "-q", "origin", "main")
     env = {**project.env, "SCHEMAS": str(schemas)}
     (base / "act").mkdir()
-    return Scene(project, Act(base / "origin.git", base / "act", env, api_url=""))
+    return Scene(project, Act(base / "origin.git", base / "act", env, api_url="", variables=dict(OFF)))
 
 
 @pytest.fixture
@@ -115,7 +120,7 @@ def test_a_params_pr_gets_its_verdicts_and_one_report(scene: Scene, api: GitHubA
     started = time.monotonic()
     run = run_pr(scene, api, event)
     took = time.monotonic() - started
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert jobs(run) == {"classify": "succeeded", "gate": "succeeded", "comment": "succeeded", "rollgate": "succeeded"}
     comments = api.state.on(11)
     assert len(comments) == 1, comments
@@ -127,15 +132,73 @@ def test_a_params_pr_gets_its_verdicts_and_one_report(scene: Scene, api: GitHubA
     assert [c["operation"] for c in api.calls if c["method"] != "GET"] == ["issues/create-comment"]
     assert {c["user"] for c in api.calls} == {"github-actions[bot]"}
     assert "a **pipeline** pull request" in run.log
+    assert "Rollout rehearsal" not in body  # switched off: no section at all
     print(f"params PR to its verdict and report: {took:.0f} s")  # the goal is under 3 minutes
+
+
+def _sudo(folder: Path) -> dict[str, str]:
+    """PATH with a `sudo` that just runs its command: GitHub's runner is not root and has sudo, this
+    host's tests run as root (or as a developer) and may have none; the packages are already here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "sudo"
+    shim.write_text('#!/bin/sh\nexec "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("rehearsal_tools")
+def test_a_params_pr_gets_its_rollout_rehearsal_in_the_report(scene: Scene, api: GitHubAPI, tmp_path: Path) -> None:
+    # staging needs a champion to rehearse against, and the gate must pass the PR's challenger: main
+    # judges by non-inferiority (a tuned model is rarely significantly better on tiny data) with the
+    # latency and operating-point bands out of the way, and its model is promoted to staging.
+    own = copy_project(scene.project, tmp_path)
+    own.dvc("remote", "modify", "local", "url", str(tmp_path / "dvc-remote"))
+    params = yaml.safe_load((own.path / "params.yaml").read_text())
+    params["gate"].update(rule="non_inferiority", margin=0.05)
+    params["gate"]["latency"]["budget_ratio"] = 50.0
+    params["gate"]["operating_point"]["max_positive_rate_ratio"] = 100.0
+    own.write_params(params)
+    reproduce(own)
+    own.git("push", "-q", "origin", "main")
+    own.as_promotion_identity().rollgate("promote", "--env", "staging")
+    env = {**scene.act.env, **_sudo(tmp_path / "bin")}
+    mine = Scene(own, Act(tmp_path / "origin.git", tmp_path / "act", env, api.url))
+    (tmp_path / "act").mkdir()
+    event = mine.open_pr(18, "tune-18", tune(30))
+    api.state.open_issue(18)
+    started = time.monotonic()
+    run = mine.act.run("pull_request", event, "pr.yml", TOKEN, timeout=1800)
+    took = time.monotonic() - started
+    assert run.returncode == 0, run.failure()
+    assert jobs(run) == {
+        "classify": "succeeded", "gate": "succeeded", "rehearse": "succeeded", "comment": "succeeded",
+        "comment-rehearsal": "succeeded", "rollgate": "succeeded",
+    }  # fmt: skip
+    uploaded = run.artifacts / "rehearsal"
+    names = {p.name for p in uploaded.iterdir()}
+    assert {"timeline.json", "timeline.md"} <= names, names
+    timeline = json.loads((uploaded / "timeline.json").read_text())
+    assert timeline["env"] == "staging" and {f"{m}.png" for m in timeline["thresholds"]} <= names
+    table = (uploaded / "timeline.md").read_text()
+    [comment] = api.state.on(18)  # one sticky comment: posted with the rehearsal pending, then updated
+    body = comment["body"]
+    assert [c["operation"] for c in api.calls if c["method"] != "GET"] == [
+        "issues/create-comment",
+        "issues/update-comment",
+    ]
+    assert markers.REPORT in body and "### Rollout rehearsal (staging)" in body
+    assert table.strip() in body and f"**Verdict: {timeline['verdict']}**" in body
+    assert "[the `rehearsal` artifact](" in body
+    print(f"params PR to its verdict and report, with the rehearsal ({timeline['verdict']}): {took:.0f} s")
 
 
 @pytest.mark.e2e
 def test_a_second_push_updates_the_same_comment(scene: Scene, api: GitHubAPI) -> None:
     first = run_pr(scene, api, scene.open_pr(12, "tune-12", tune(28)))
-    assert first.returncode == 0, first.log[-6000:]
+    assert first.returncode == 0, first.failure()
     second = run_pr(scene, api, scene.open_pr(12, "tune-12", tune(27), action="synchronize"))
-    assert second.returncode == 0, second.log[-6000:]
+    assert second.returncode == 0, second.failure()
     comments = api.state.on(12)
     assert len(comments) == 1
     writes = [c["operation"] for c in api.calls if c["method"] != "GET"]
@@ -152,7 +215,7 @@ def test_a_fork_pr_runs_without_credentials_and_says_what_it_skipped(scene: Scen
     )  # fmt: skip
     before = scene.refs()
     run = run_pr(scene, api, event, token=None)
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert jobs(run)["gate"] == "succeeded" and "comment" not in jobs(run)
     assert api.calls == []  # no comment, no API call at all
     assert FORK_NOTE.split(":")[0] in run.log
@@ -188,7 +251,7 @@ def test_a_hand_edit_of_prod_manifests_fails(scene: Scene, api: GitHubAPI) -> No
 @pytest.mark.e2e
 def test_a_docs_only_pr_passes_without_running_the_pipeline(scene: Scene, api: GitHubAPI) -> None:
     run = run_pr(scene, api, scene.open_pr(16, "docs-16", lambda p: (p.path / "NOTES.md").write_text("notes\n")))
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert jobs(run) == {"classify": "succeeded", "rollgate": "succeeded"}
     assert "a **none** pull request" in run.log and api.calls == []
 
@@ -208,7 +271,7 @@ def test_a_persons_revert_of_a_promotion_passes_and_records_the_withdrawal(
     (tmp_path / "act").mkdir()
     event = mine.open_pr(17, "revert-17", lambda p: p.git("revert", "--no-commit", promoted))
     run = mine.act.run("pull_request", event, "pr.yml", TOKEN)
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert jobs(run) == {"classify": "succeeded", "rollgate": "succeeded"}
     assert "a **revert** pull request" in run.log
     assert f"prod: {digest}" in run.log  # what merging withdraws

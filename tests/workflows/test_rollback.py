@@ -80,7 +80,7 @@ def test_a_dispatched_rollback_restores_the_previous_manifests(
     run = _act(own, tmp_path / "act", api.url).run(
         "workflow_dispatch", _dispatch({"env": "prod"}), "rollback.yml", None
     )
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert run.job_results() == {"rollback": "succeeded"}
     own.git("fetch", "-q", "origin")
     assert _tree(own, "origin/main") == before  # manifests/prod/ byte for byte as before the promotion
@@ -105,7 +105,7 @@ def test_an_abort_event_opens_the_revert_pr_of_its_cause(
     run = _act(own, tmp_path / "act", api.url).run(
         "repository_dispatch", _abort_event(digest, CLUSTER), "rollback.yml", None
     )
-    assert run.returncode == 0, run.log[-6000:]
+    assert run.returncode == 0, run.failure()
     assert run.job_results() == {"revert-aborted": "succeeded"}
     assert _origin_main(own) == main  # main untouched: the revert is a pull request
     pulls = [c for c in api.calls if c["operation"] == "pulls/create"]

@@ -238,7 +238,15 @@ def test_thin_steps_fire(run: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "run",
-    ["make test", "make test\n", "rollgate report --out report.md", "dvc pull", "gh pr view", "sudo make test-deps"],
+    [
+        "make test",
+        "make test\n",
+        "rollgate report --out report.md",
+        "dvc pull",
+        "gh pr view",
+        "sudo make test-deps",
+        "sudo make rehearse-deps",
+    ],
 )
 def test_thin_steps_pass(run: str) -> None:
     assert rules.thin_steps(_variant("run: make test\n", f"run: {json.dumps(run)}\n")) == []

@@ -93,9 +93,9 @@ def repositories(root: Path) -> dict[str, str]:
     if len(set(found.values())) != 1:
         named = ", ".join(f"{env}: {repo}" for env, repo in found.items()) or "no configs/deploy/*.yaml"
         raise ContractError(f"image.repository must be one repository in every environment ({named})")
-    serve = next(iter(found.values()))
-    namespace = serve.rsplit("/", 1)[0]
-    return {"serve": serve, "pipeline": f"{namespace}/rollgate-pipeline", "registry": serve.split("/", 1)[0]}
+    image = load_deploy_config(root, paths.environments(root)[0]).image
+    serve = image.repository
+    return {"serve": serve, "pipeline": image.pipeline_repository(), "registry": serve.split("/", 1)[0]}
 
 
 def targets(root: Path) -> str:

@@ -29,6 +29,12 @@ PREDICTION_SCORE = Metric("rollgate_prediction_score", "histogram", (), "predict
 PREDICTIONS = Metric("rollgate_predictions_total", "counter", ("label",), "predictions by label")
 INPUT_REJECTED = Metric("rollgate_input_rejected_total", "counter", ("reason",), "rows refused by the input contract")
 MODEL_INFO = Metric("rollgate_model_info", "gauge", ("sha256", "name"), "which model this pod serves")
+# Only with `--auth keys`. `key` is the key's id from the key file, "none" when no key was sent and
+# "unknown" for a key the file does not hold (never the key itself); `outcome` is allowed,
+# unauthenticated (401) or forbidden (403: a known key without the path's scope).
+AUTH_REQUESTS = Metric(
+    "rollgate_auth_requests_total", "counter", ("key", "outcome"), "requests checked for an API key, by key id"
+)
 
 ALL: tuple[Metric, ...] = (
     REQUESTS,
@@ -38,6 +44,7 @@ ALL: tuple[Metric, ...] = (
     PREDICTIONS,
     INPUT_REJECTED,
     MODEL_INFO,
+    AUTH_REQUESTS,
 )
 
 # Score histogram buckets, fixed and model-independent: roughly even steps on the logit scale from 0.001

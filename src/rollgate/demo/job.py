@@ -77,3 +77,4 @@ def run(root: Path) -> None:
     summary.delivery(work)
     summary.smoke(work)
     print(f"done in {time.perf_counter() - started:.1f} s")
+    summary.rehearsal(work)

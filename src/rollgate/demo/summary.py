@@ -6,10 +6,12 @@ Every file is read through its contract's reader (schema-checked), never as raw 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from rollgate.contracts import model_metadata, paths, release, reports, verdict
+from rollgate.contracts.errors import RollgateError
 
 SHOWN_DIFF_LINES = 60  # a new model changes about this much; a first deployment adds every file
 
@@ -67,6 +69,29 @@ def smoke(work: Path) -> None:
     serving.run(
         work / paths.MODEL_ARTIFACT, meta.sha256, rows, work / "serve.log", serving.invalid(rows[0], meta.features)
     )
+
+
+def rehearsal(work: Path) -> None:
+    """A short rollout rehearsal of the environment that needs the least traffic to judge (staging in the
+    example: its canary analysis waits for the fewest requests), when nginx and Prometheus are installed."""
+    from rollgate.manifests.deploy_config import load_deploy_config
+    from rollgate.rehearse import processes, run
+
+    env = min(paths.environments(work), key=lambda e: (load_deploy_config(work, e).analysis.min_requests, e))
+    print(f"rollout rehearsal ({env}: shadow -> canary -> full, judged by the rendered analysis):")
+    try:
+        processes.tool("nginx", "nginx"), processes.tool("prometheus", "prometheus")
+    except RollgateError as exc:
+        print(f"  skipped: {exc}")
+        return
+    started = time.perf_counter()
+    options = run.Options(env=env, interval="3s", out=work / "reports" / "rehearsal" / env)
+    try:
+        t = run.rehearse(work, options, say=lambda line: print(f"  {line}"))
+    except RollgateError as exc:  # e.g. no champion yet: the demo's other results stand
+        print(f"  could not run: {exc}")
+        return
+    print(f"  verdict {t.verdict} in {time.perf_counter() - started:.0f} s; `make rehearse` runs it on your work tree")
 
 
 def pipeline(work: Path, uri: str, run_id: str | None) -> None:

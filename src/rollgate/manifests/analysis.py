@@ -85,6 +85,19 @@ def _errors(side: str) -> str:
     return _share(_rate(m.REQUESTS.name, side, f'{scoring},code=~"5.."'), _rate(m.REQUESTS.name, side, scoring))
 
 
+def _error_noise() -> str:
+    """How far two 5xx shares differ by chance alone: the critical value times the standard error of their
+    difference at the pooled share. One 5xx among a window's 50 canary requests is 2 points, and overlapping
+    windows count it twice: without this allowance a single transient error aborts a good canary."""
+    scoring = f"route=~{SCORING}"
+    errors = scoring + ',code=~"5.."'
+    n = {side: _increase(m.REQUESTS.name, side, scoring) for side in SIDES}
+    e = {side: f"({_increase(m.REQUESTS.name, side, errors)} or vector(0))" for side in SIDES}
+    pooled = f"(({e['canary']} + {e['stable']}) / ({n['canary']} + {n['stable']}))"
+    spread = f"sqrt({pooled} * (1 - {pooled}) * (1 / {n['canary']} + 1 / {n['stable']}))"
+    return f"{{{{args.error-critical}}}} * {spread}"
+
+
 def _rejection(side: str) -> str:
     rejected = _rate(m.INPUT_REJECTED.name, side)
     return f"({rejected} or vector(0)) / (({rejected} or vector(0)) + {_rate(m.BATCH_ROWS.name + '_sum', side)})"
@@ -118,8 +131,9 @@ def _score_distance() -> str:
 
 def criteria() -> tuple[Criterion, ...]:
     return (
-        Criterion("error-rate-delta", "max-error-rate-delta", "share of 5xx scoring answers, canary minus stable",
-                  _delta(_errors("canary"), _errors("stable"))),
+        Criterion("error-rate-delta", "max-error-rate-delta",
+                  "share of 5xx scoring answers, canary minus stable, less what chance alone explains",
+                  _delta(_errors("canary"), f"{_errors('stable')}\n  -\n  {_error_noise()}")),
         Criterion("p99-latency-ratio", "max-p99-ratio", "p99 latency of scoring requests, canary over stable",
                   f"(\n  {_p99('canary')}\n  /\n  {_p99('stable')}\n)\n{_enough_requests()}\n"),
         Criterion("input-rejection-delta", "max-rejection-rate-delta",
@@ -134,3 +148,17 @@ def criteria() -> tuple[Criterion, ...]:
                   "KS distance of the score distributions over its critical value (or the floor): at most 1",
                   _score_distance()),
     )  # fmt: skip
+
+
+def _median_score(side: str) -> str:
+    return f"histogram_quantile(0.5, sum by (le) (rate({m.PREDICTION_SCORE.name}_bucket{_sel(side)}[{WINDOW}])))"
+
+
+def side_queries() -> dict[str, dict[str, str]]:
+    """Each criterion's quantity on one side alone (`{{args.<side>-hash}}`), by criterion and side: what a
+    chart of canary against stable draws. The score distribution is drawn by its median."""
+    each = {
+        "error-rate-delta": _errors, "p99-latency-ratio": _p99, "input-rejection-delta": _rejection,
+        "positive-rate-ratio": _positive_share, "mean-score-ratio": _mean_score, "score-distribution": _median_score,
+    }  # fmt: skip
+    return {name: {side: query(side) for side in SIDES} for name, query in each.items()}

@@ -23,10 +23,13 @@ FILES = {
 GPG_KEYS = {"rollgate-gpg-keys-configmap.yaml": "argocd-gpg-keys.yaml.j2"}  # only when signatures are verified
 # What the environments' manifests contain: the AppProject allows these kinds and nothing else.
 KINDS = (
-    ("", "ConfigMap"), ("", "Service"), ("", "ServiceAccount"), ("argoproj.io", "AnalysisTemplate"),
-    ("argoproj.io", "Rollout"), ("autoscaling", "HorizontalPodAutoscaler"), ("monitoring.coreos.com", "PodMonitor"),
-    ("networking.istio.io", "DestinationRule"), ("networking.istio.io", "VirtualService"),
+    ("", "ConfigMap"), ("", "LimitRange"), ("", "ResourceQuota"), ("", "Service"), ("", "ServiceAccount"),
+    ("argoproj.io", "AnalysisTemplate"), ("argoproj.io", "Rollout"), ("autoscaling", "HorizontalPodAutoscaler"),
+    ("monitoring.coreos.com", "PodMonitor"), ("networking.istio.io", "DestinationRule"),
+    ("networking.istio.io", "ServiceEntry"), ("networking.istio.io", "VirtualService"),
     ("networking.k8s.io", "NetworkPolicy"), ("policy", "PodDisruptionBudget"),
+    ("security.istio.io", "AuthorizationPolicy"), ("security.istio.io", "PeerAuthentication"),
+    ("security.istio.io", "RequestAuthentication"),
 )  # fmt: skip
 
 
@@ -34,7 +37,7 @@ def _shared(configs: list[DeployConfig]) -> DeployConfig:
     """The environments share one repository, project, app and GitHub repo: the first says which."""
     first = configs[0]
     for c in configs[1:]:
-        for field in ("repo_url", "project", "github_repo"):
+        for field in ("repo_url", "project", "github_repo", "roles"):
             if getattr(c.argocd, field) != getattr(first.argocd, field):
                 raise ContractError(
                     f"configs/deploy/{c.env}.yaml: argocd.{field} differs from configs/deploy/{first.env}.yaml's: "
@@ -90,7 +93,11 @@ def render_texts(root: Path) -> dict[str, str]:
     first = _shared(configs)
     jinja = environment()
     keys = signature_keys(root, configs)
-    context = {"argocd": first.argocd, "app": first.app, "envs": configs, "kinds": KINDS, "signature_keys": keys}
+    windows = [(c, w) for c in configs for w in c.argocd.sync_windows]
+    context = {
+        "argocd": first.argocd, "app": first.app, "envs": configs, "kinds": KINDS, "signature_keys": keys,
+        "roles": first.argocd.roles, "windows": windows,
+    }  # fmt: skip
     files = {**FILES, **(GPG_KEYS if keys else {})}
     out = {name: jinja.get_template(t).render({**context, "file": name}) for name, t in files.items()}
     kustomization = {"file": "kustomization.yaml", "resources": list(out)}

@@ -8,16 +8,32 @@ from pathlib import Path
 
 from rollgate.contracts import paths, release
 from rollgate.contracts.errors import ContractError
-from rollgate.manifests import argocd, lint, render, schemas
-from rollgate.manifests.deploy_config import environments, load_deploy_config
+from rollgate.manifests import argocd, hardening, lint, render, schemas, security
+from rollgate.manifests.deploy_config import DeployConfig, environments, load_deploy_config
 from rollgate.manifests.diff import diff
 
 SCHEMA_CACHE = Path(".schemas")  # `make schemas` converts the CRDs of schemas.lock into this directory
 
 
+def secured(where: str, cfg: DeployConfig, texts: dict[str, str]) -> list[str]:
+    """Every missing or weakened security object of an environment's rendered `texts`, and every request
+    the rendered Istio policies answer otherwise than the deploy config says (`security.probes`)."""
+    docs = {name: lint.check_text(name, text) for name, text in texts.items()}
+    found = [f"{where}: {p}" for p in hardening.problems(cfg, docs)]
+    if cfg.security.mesh_identity:
+        found += security.judge(where, cfg, list(docs.values()))
+    return found
+
+
 def _validate_all(texts: dict[str, str], schema_dir: Path, k8s_version: str) -> list[str]:
     docs = {name: lint.check_text(name, text) for name, text in texts.items()}
     problems = [p for name, doc in docs.items() for p in schemas.validate(name, doc, schema_dir, k8s_version)]
+    for name, doc in docs.items():
+        for i, window in enumerate(
+            doc.get("spec", {}).get("syncWindows", []) if doc.get("kind") == "AppProject" else []
+        ):
+            if window.get("manualSync") is not True:
+                problems.append(f"{name}: syncWindows[{i}] must allow manual syncs (a rollback is never held)")
     templates = {d["metadata"]["name"]: d for d in docs.values() if d.get("kind") == "AnalysisTemplate"}
     for name, doc in docs.items():
         if doc.get("kind") == "Rollout":
@@ -37,6 +53,7 @@ def _env(root: Path, env: str, schema_dir: Path) -> list[str]:
     cfg = load_deploy_config(root, env)
     texts = render.render_texts(cfg, record)
     problems = _validate_all(texts, schema_dir, cfg.kubernetes_version)
+    problems += secured(str(folder.relative_to(root)), cfg, texts)
     changed = diff(folder, texts, str(folder.relative_to(root)))
     if changed:
         problems.append(
@@ -50,7 +67,8 @@ def validate_rendered(root: Path, env: str, texts: dict[str, str], schema_dir: P
     """Every problem with rendered manifests of `env` (file name -> YAML text), byte equality aside."""
     schema_dir = schema_dir or root / SCHEMA_CACHE
     schemas.require(schema_dir)
-    return _validate_all(texts, schema_dir, load_deploy_config(root, env).kubernetes_version)
+    cfg = load_deploy_config(root, env)
+    return _validate_all(texts, schema_dir, cfg.kubernetes_version) + secured(f"manifests/{env}", cfg, texts)
 
 
 def validate_argocd(root: Path, texts: dict[str, str], schema_dir: Path) -> list[str]:
@@ -77,6 +95,18 @@ def check(root: Path, schema_dir: Path) -> list[str]:
             f"{argocd.ARGOCD_DIR} differs from what configs/deploy renders (`rollgate render --argocd`):\n{changed}"
         )
     return problems
+
+
+def explain(root: Path) -> str:
+    """`check-manifests --explain`: per environment, what its committed policies answer to each probe."""
+    out = []
+    for env in environments(root):
+        folder = root / paths.release_record(env).parent
+        cfg = load_deploy_config(root, env)
+        docs = [lint.check_text(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml"))]
+        objects = [d for d in docs if d.get("kind") != "Kustomization"]
+        out.append(security.explain(cfg, objects) if cfg.security.mesh_identity else f"### {env}: no mesh identity\n")
+    return "\n".join(out)
 
 
 def run(root: Path, schema_dir: Path | None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,7 @@ from rollgate.adapters.identity import REPO_PATH, PromotionConfig
 from rollgate.contracts import paths, strict_yaml
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.release import Image
+from rollgate.manifests.security_config import SecurityConfig, quantity
 
 CONFIG_DIR = Path(paths.DEPLOY_CONFIGS)
 _DNS = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -34,6 +35,10 @@ class ImageConfig(_Strict):
     def pinned(self) -> Image:
         """The image as the release record pins it."""
         return Image(self.repository, self.digest)
+
+    def pipeline_repository(self) -> str:
+        """The pipeline image's repository: `rollgate-pipeline` beside the server's (one registry namespace)."""
+        return f"{self.repository.rsplit('/', 1)[0]}/rollgate-pipeline"
 
 
 class Quantities(_Strict):
@@ -88,6 +93,7 @@ class AnalysisConfig(_Strict):
     failure_limit: Annotated[int, Field(ge=0, le=10)] = 1
     min_requests: Annotated[int, Field(ge=1, le=10_000_000)] = 200
     max_error_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
+    error_critical: Annotated[float, Field(gt=0.0, le=10.0)] = 1.95
     max_p99_ratio: Annotated[float, Field(ge=1.0, le=100.0)] = 1.25
     max_rejection_rate_delta: Annotated[float, Field(ge=0.0, le=1.0)] = 0.02
     min_expected_positives: Annotated[int, Field(ge=1, le=1_000_000)] = 30
@@ -95,6 +101,20 @@ class AnalysisConfig(_Strict):
     max_mean_score_ratio: Annotated[float, Field(gt=1.0, le=100.0)] = 2.0
     score_ks_critical: Annotated[float, Field(gt=0.0, le=10.0)] = 1.95
     min_score_distance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+
+
+class SyncWindow(_Strict):
+    """A window in which Argo CD holds this environment's automated syncs; manual syncs always run."""
+
+    kind: Literal["allow", "deny"]
+    schedule: Annotated[str, Field(pattern=r"^\S+( \S+){4}$")]  # cron, five fields
+    duration: Annotated[str, Field(pattern=r"^[0-9]+[smh]$")]
+    timezone: Annotated[str, Field(min_length=1)] = "UTC"
+
+
+class ArgoRoles(_Strict):
+    deployers: tuple[Annotated[str, Field(min_length=1)], ...] = ()  # SSO groups that may sync (roll back)
+    viewers: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
 
 class ArgoCdConfig(_Strict):
@@ -107,6 +127,8 @@ class ArgoCdConfig(_Strict):
     # key: GitHub's web-flow key, which signs squash merges and reverts merged on GitHub. Only with
     # promotion.verify_signatures.
     signature_keys: tuple[Annotated[str, Field(pattern=REPO_PATH)], ...] = ()
+    sync_windows: tuple[SyncWindow, ...] = ()
+    roles: ArgoRoles = ArgoRoles()  # the AppProject's; the same in every environment
 
 
 class DeployConfig(_Strict):
@@ -127,6 +149,30 @@ class DeployConfig(_Strict):
     analysis: AnalysisConfig
     argocd: ArgoCdConfig
     promotion: PromotionConfig  # who makes promotion commits (`rollgate.adapters.trust` checks it)
+    security: SecurityConfig
+
+    @model_validator(mode="after")
+    def _fits(self) -> DeployConfig:
+        quota, limits = self.security.quota, self.resources.limits
+        # A full-weight canary runs beside stable: up to twice the HPA's maximum at once.
+        if quota.pods < 2 * self.hpa.max_replicas:
+            raise ValueError(
+                f"security.quota.pods {quota.pods} is under 2 x hpa.max_replicas ({2 * self.hpa.max_replicas}): "
+                "a full-weight canary beside stable would not fit"
+            )
+        for name in ("cpu", "memory"):
+            ceiling = getattr(self.security.container_max, name)
+            if quantity(getattr(limits, name)) > quantity(ceiling):
+                raise ValueError(f"resources.limits.{name} exceeds security.container_max.{name} ({ceiling})")
+            # The quota counts every container's limits: the server's and the injected proxy's.
+            per_pod = quantity(getattr(limits, name)) + quantity(getattr(self.security.sidecar_limits, name))
+            total = getattr(quota, name)
+            if per_pod * quota.pods > quantity(total):
+                raise ValueError(
+                    f"security.quota.{name} {total} is under quota.pods x (resources.limits.{name} + "
+                    f"security.sidecar_limits.{name}): pods the quota admits could not all start"
+                )
+        return self
 
 
 def path_of(env: str) -> Path:

@@ -2,13 +2,15 @@
 environment folder (`manifests/<env>/`, or a temporary render).
 
 Only what a local run can reproduce faithfully is accepted. Anything else (an env var from a Secret, a
-volume that is not a configMap or an emptyDir, a second container, `$(VAR)` expansion, another command)
-is an error naming the file and the field, never silently skipped: a local run that quietly differs
-from the pod would prove nothing. `rollgate.manifests.local_pod` lays the result out on disk.
+volume that is not a configMap, an emptyDir or a Secret whose files the caller gives, a second
+container, `$(VAR)` expansion, another command) is an error naming the file and the field, never
+silently skipped: a local run that quietly differs from the pod would prove nothing.
+`rollgate.manifests.local_pod` lays the result out on disk.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +65,13 @@ class PodSpec:
     termination_grace_seconds: int
 
 
-def read(folder: Path) -> PodSpec:
+def read(folder: Path, secrets: Mapping[str, Mapping[str, str]] | None = None) -> PodSpec:
     """The Rollout's pod of a rendered environment folder, checked to hold only what a local run reproduces.
+
+    Args:
+        folder: the rendered environment.
+        secrets: Secret name -> its files, for volumes from Secrets (created outside git, so never in
+            the folder: the caller brings them, e.g. a test's API-key file).
 
     Raises:
         ContractError: no single Rollout or container, or a field this module does not understand.
@@ -87,10 +94,17 @@ def read(folder: Path) -> PodSpec:
         args=tuple(str(a) for a in container.get("args", [])),
         env=_env(container.get("env", []), f"{where}.containers[0].env"),
         ports=ports,
-        mounts=_mounts(container.get("volumeMounts", []), pod.get("volumes", []), configmaps, where),
+        mounts=_mounts(
+            container.get("volumeMounts", []), pod.get("volumes", []), {**configmaps, **_secrets(secrets)}, where
+        ),
         probes={k: _probe(k, container[f"{k}Probe"], ports, where) for k in PROBES if f"{k}Probe" in container},
         termination_grace_seconds=int(pod.get("terminationGracePeriodSeconds", 30)),
     )
+
+
+def _secrets(secrets: Mapping[str, Mapping[str, str]] | None) -> dict[str, Any]:
+    """Secrets in the shape of ConfigMaps (under a key no ConfigMap name can take: `secret/<name>`)."""
+    return {f"secret/{name}": {"data": dict(files)} for name, files in (secrets or {}).items()}
 
 
 def _kind(doc: Any) -> str | None:
@@ -143,7 +157,7 @@ def _mounts(
 
 
 def _files(volume: dict[str, Any], configmaps: dict[str, Any], at: str) -> dict[str, str]:
-    """The files a volume starts with: none for an emptyDir, the data of a whole configMap."""
+    """The files a volume starts with: none for an emptyDir, the data of a whole configMap or a given Secret."""
     kinds = sorted(set(volume) - {"name"})
     if kinds == ["emptyDir"]:
         return {}
@@ -152,8 +166,13 @@ def _files(volume: dict[str, Any], configmaps: dict[str, Any], at: str) -> dict[
         if name not in configmaps:
             raise ContractError(f"{at}: ConfigMap {name} is not in the rendered folder")
         return {str(k): str(v) for k, v in configmaps[name].get("data", {}).items()}
+    if kinds == ["secret"] and set(volume["secret"]) <= {"secretName", "defaultMode"}:
+        name = volume["secret"]["secretName"]
+        if f"secret/{name}" not in configmaps:
+            raise ContractError(f"{at}: Secret {name} is created outside git: a local run needs its files given")
+        return {str(k): str(v) for k, v in configmaps[f"secret/{name}"]["data"].items()}
     raise ContractError(
-        f"{at}: volume {volume['name']!r} is {kinds or 'not declared'}, not an emptyDir or a whole configMap"
+        f"{at}: volume {volume['name']!r} is {kinds or 'not declared'}, not an emptyDir, a whole configMap or a secret"
     )
 
 

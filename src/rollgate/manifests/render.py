@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -20,6 +21,7 @@ from rollgate.contracts.release import Release
 from rollgate.contracts.release import read as read_release
 from rollgate.manifests import analysis, lint
 from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
+from rollgate.serve.auth import PATH_SCOPES
 from rollgate.serve.settings import Limits
 
 RELEASE_FILE = "release.json"  # written by promotion beside the rendered files, never by render
@@ -34,6 +36,15 @@ SHADOW_WEIGHT = 25
 # The mesh waits this much longer than the server's own deadline (`--request-timeout`, left at its
 # default by the Rollout), so a slow request ends as the server's 503 + Retry-After, not a proxy 504.
 ROUTE_TIMEOUT_MARGIN_S = 2
+
+
+# The server's container ports: scoring for mesh callers (full answers), admin (metrics, model
+# information, probes; never on a Service) and the public route's label-only scoring port.
+PORTS = {"http": 8080, "admin": 8081, "public": 8082}
+SERVICE_PORTS = {"http": 80, "public": 8082}  # the Services' ports in front of `http` and `public`
+SCORING_PATHS = sorted(p for p, scope in PATH_SCOPES.items() if scope == "score")  # the server's, one list
+# The authorization policies, each a file: default deny, then the explicit allows (see the template).
+POLICIES = ("allow-nothing", "require-jwt", "scoring", "operators", "metrics")
 
 
 def environment() -> jinja2.Environment:
@@ -52,6 +63,7 @@ def environment() -> jinja2.Environment:
         comment_end_string="#]",
     )
     env.filters["q"] = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    env.filters["chomp"] = lambda text: str(text).rstrip("\n")  # a macro's block, its last newline dropped
     return env
 
 
@@ -61,15 +73,19 @@ def configmap_name(cfg: DeployConfig, release: Release) -> str:
     return f"{cfg.app}-release-{digest}"
 
 
-def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, str]]]:
+def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, object]]]:
     """Output file name -> (template, extra context), in a fixed order."""
-    a = cfg.app
-    return {
+    a, sec = cfg.app, cfg.security
+    files: dict[str, tuple[str, dict[str, object]]] = {
+        f"{a}-namespace.yaml": ("namespace.yaml.j2", {}),
+        f"{a}-resourcequota.yaml": ("resourcequota.yaml.j2", {}),
+        f"{a}-limitrange.yaml": ("limitrange.yaml.j2", {}),
         f"{a}-serviceaccount.yaml": ("serviceaccount.yaml.j2", {}),
         f"{a}-configmap.yaml": ("configmap.yaml.j2", {}),
         f"{a}-stable-service.yaml": ("service.yaml.j2", {"role": "stable"}),
         f"{a}-canary-service.yaml": ("service.yaml.j2", {"role": "canary"}),
-        f"{a}-virtualservice.yaml": ("virtualservice.yaml.j2", {}),
+        f"{a}-virtualservice.yaml": ("virtualservice.yaml.j2", {"public": False}),
+        f"{a}-public-virtualservice.yaml": ("virtualservice.yaml.j2", {"public": True}),
         f"{a}-stable-destinationrule.yaml": ("destinationrule.yaml.j2", {"role": "stable"}),
         f"{a}-canary-destinationrule.yaml": ("destinationrule.yaml.j2", {"role": "canary"}),
         f"{a}-analysistemplate.yaml": ("analysistemplate.yaml.j2", {}),
@@ -79,6 +95,19 @@ def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, str]]]:
         f"{a}-networkpolicy.yaml": ("networkpolicy.yaml.j2", {}),
         f"{a}-podmonitor.yaml": ("podmonitor.yaml.j2", {}),
     }
+    if sec.mesh_identity:
+        files[f"{a}-peerauthentication.yaml"] = ("peerauthentication.yaml.j2", {})
+        files[f"{a}-requestauthentication.yaml"] = ("requestauthentication.yaml.j2", {})
+        for policy in POLICIES:
+            if policy != "operators" or sec.model_info:
+                files[f"{a}-{policy}-authorizationpolicy.yaml"] = ("authorizationpolicy.yaml.j2", {"policy": policy})
+    if urlsplit(cfg.model_storage_base).scheme in ("http", "https"):
+        files[f"{a}-model-store-serviceentry.yaml"] = ("serviceentry.yaml.j2", {})
+    files[f"{a}-signed-images-clusterimagepolicy.yaml"] = ("clusterimagepolicy.yaml.j2", {"mesh_images": ()})
+    if sec.image_policy.mesh_images:
+        mesh: dict[str, object] = {"mesh_images": sec.image_policy.mesh_images}
+        files[f"{a}-mesh-images-clusterimagepolicy.yaml"] = ("clusterimagepolicy.yaml.j2", mesh)
+    return files
 
 
 def service_hosts(cfg: DeployConfig) -> dict[str, str]:
@@ -92,6 +121,31 @@ def _export_to(cfg: DeployConfig) -> list[str]:
     return ["."] if gateway_namespace == cfg.namespace else [".", gateway_namespace]
 
 
+def signer(cfg: DeployConfig) -> str:
+    """The keyless identity that signs the images: the image workflow of this repository, on its ref."""
+    policy = cfg.security.image_policy
+    return f"https://github.com/{cfg.argocd.github_repo}/{policy.workflow}@{policy.ref}"
+
+
+def _security_context(cfg: DeployConfig) -> dict[str, object]:
+    store = urlsplit(cfg.model_storage_base)
+    major, minor, _ = cfg.kubernetes_version.split(".")
+    return {
+        "sec": cfg.security,
+        "net": cfg.security.network,
+        "store": cfg.security.network.model_store,
+        "store_host": store.hostname or "",
+        "store_scheme": store.scheme,
+        "ip": cfg.security.image_policy,
+        "signer": signer(cfg),
+        "pipeline_repository": cfg.image.pipeline_repository(),
+        "pss_version": f"v{major}.{minor}",
+        "ports": PORTS,
+        "service_ports": SERVICE_PORTS,
+        "scoring_paths": SCORING_PATHS,
+    }
+
+
 def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
     jinja = environment()
     labels = {"app": cfg.app, "app.kubernetes.io/part-of": "rollgate", "rollgate.dev/env": cfg.env}
@@ -103,6 +157,7 @@ def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
         "configmap_name": configmap_name(cfg, release),
         "release_json": jsonio.dumps(release.to_dict()).rstrip("\n"),
         "weights": list(cfg.rollout.canary_weights[:-1]),
+        "interval": f"{cfg.analysis.interval_seconds}s",
         "window": f"{2 * cfg.analysis.interval_seconds}s",
         "metrics": analysis.criteria(),
         "gateway_namespace": cfg.gateway.split("/")[0],
@@ -111,6 +166,7 @@ def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
         "export_to": _export_to(cfg),
         "route_timeout": f"{math.ceil(Limits().request_timeout_s) + ROUTE_TIMEOUT_MARGIN_S}s",
         "termination_seconds": int(cfg.server.drain_seconds + cfg.server.grace_seconds) + 5,
+        **_security_context(cfg),
     }
     base["analysis_step"] = jinja.get_template("_analysis_step.j2").render(base).rstrip("\n")
     return base

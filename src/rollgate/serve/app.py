@@ -1,8 +1,9 @@
-"""The ASGI application: two ports, start-up and shutdown.
+"""The ASGI application: two or three ports, start-up and shutdown.
 
 The scoring port answers `POST /v1/predict`, `POST /invocations` and the probes; the admin port (never
-on the public Service) answers `/metrics`, `/v1/model`, `/openapi.json` and the probes. One process
-serves both sockets; each request is routed by the local port it arrived on. Start-up builds the
+on the public Service) answers `/metrics`, `/v1/model`, `/openapi.json` and the probes; the public port,
+when there is one, answers what the scoring port does, label-only unless told otherwise. One process
+serves every socket; each request is routed by the local port it arrived on. Start-up builds the
 predictor, warms it and checks its fingerprint before `/readyz` says yes; readiness turns false while
 draining, when the batcher has stopped, or when a batch has been scoring for longer than a request's
 deadline.
@@ -22,7 +23,9 @@ from starlette.types import Receive, Scope, Send
 
 from rollgate.serve import predictor, routes
 from rollgate.serve.batching import BatchLimits, MicroBatcher
+from rollgate.serve.guard import Guard
 from rollgate.serve.http import ByteBudget
+from rollgate.serve.keyfile import WatchedKeys
 from rollgate.serve.loading import ServedModel
 from rollgate.serve.logpolicy import field_policy
 from rollgate.serve.metrics import ServerMetrics
@@ -43,6 +46,7 @@ class Runtime:
     predlog: PredictionLog
     budget: ByteBudget
     batcher: MicroBatcher | None = None
+    guard: Guard | None = None  # the API key check, with --auth keys only
     ready: bool = False
     draining: bool = False
     fatal: BaseException | None = None
@@ -104,8 +108,11 @@ def _prediction_log(settings: ServeSettings, served: ServedModel) -> PredictionL
     return PredictionLog(target, served.sha256, served.features, policy)
 
 
-def create_app(settings: ServeSettings, served: ServedModel, admin_port: int) -> tuple[Any, Runtime]:
-    """The ASGI app for both ports (requests to `admin_port` get the admin routes) and its runtime."""
+def create_app(
+    settings: ServeSettings, served: ServedModel, admin_port: int, public_port: int | None = None
+) -> tuple[Any, Runtime]:
+    """The ASGI app for every port (requests to `admin_port` get the admin routes, to `public_port` the
+    public ones, any other the scoring ones) and its runtime."""
     rt = Runtime(
         settings,
         served,
@@ -114,6 +121,8 @@ def create_app(settings: ServeSettings, served: ServedModel, admin_port: int) ->
         _prediction_log(settings, served),
         ByteBudget(settings.limits.max_inflight_bytes),
     )
+    if settings.auth == "keys" and settings.api_keys is not None:
+        rt.guard = Guard(WatchedKeys(settings.api_keys), rt.metrics.auth)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -128,11 +137,13 @@ def create_app(settings: ServeSettings, served: ServedModel, admin_port: int) ->
         rt.predlog.close()
 
     scoring = Starlette(routes=routes.scoring(rt), lifespan=lifespan)
-    admin = Starlette(routes=routes.admin(rt))
+    by_port = {admin_port: Starlette(routes=routes.admin(rt))}
+    if public_port is not None:
+        by_port[public_port] = Starlette(routes=routes.scoring(rt, with_scores=settings.public_answer == "score"))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         server = scope.get("server")
-        target = admin if server is not None and server[1] == admin_port else scoring
+        target = by_port.get(server[1], scoring) if server is not None else scoring
         await target(scope, receive, send)
 
     return app, rt

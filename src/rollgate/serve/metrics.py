@@ -92,7 +92,11 @@ class ServerMetrics:
             multiprocess_mode="max",
         )
         self.model_info.labels(sha256=sha256, name=name).set(1)
+        self.auth_requests = Counter(
+            _n(contract.AUTH_REQUESTS), contract.AUTH_REQUESTS.help, contract.AUTH_REQUESTS.labels, registry=reg
+        )
         self._labels: dict[tuple[str, ...], Any] = {}
+        self._auth_labels: dict[tuple[str, str], Any] = {}
         # Series exist from the start at 0, so rates and ratios are defined before the first event.
         for label in ("0", "1"):
             self.predictions.labels(label=label)
@@ -104,6 +108,13 @@ class ServerMetrics:
             child = self._labels[key] = self.requests.labels(route=route, code=str(code))
         child.inc()
         self.duration.labels(route=route).observe(seconds)
+
+    def auth(self, key: str, outcome: str) -> None:
+        """One API key check: `key` is the key's id (or "none", "unknown"), never the key."""
+        child = self._auth_labels.get((key, outcome))
+        if child is None:
+            child = self._auth_labels[key, outcome] = self.auth_requests.labels(key=key, outcome=outcome)
+        child.inc()
 
     def batch(self, rows: int, scores: np.ndarray, threshold: float) -> None:
         self.batch_rows.observe(rows)

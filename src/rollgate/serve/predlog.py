@@ -96,7 +96,7 @@ class PredictionLog:
             return
         try:
             while (entry := self._queue.get()) is not None:
-                for line in self._lines(*entry):
+                for line in self.lines(*entry):
                     if not out.write(line):
                         self.dropped += 1
                 if self._queue.empty():
@@ -112,9 +112,11 @@ class PredictionLog:
         known, apply = self._known, self.policy.apply
         return [apply({k: v for k, v in row.items() if k not in known}) for row in rows]
 
-    def _lines(  # noqa: PLR0917 (one queued entry)
+    def lines(  # noqa: PLR0917 (one queued entry)
         self, at: float, request_id: str, checked: Checked, rows: list[Any], scores: np.ndarray, labels: list[int]
     ) -> list[bytes]:
+        """The log's lines for one scored request (the one line format: `rollgate data predictions` and the
+        monitor's tests write through it too)."""
         columns, ids = checked.columns, checked.ids
         extras = self._extras(rows) if checked.ignored else None
         base = {"ts": at, "request_id": request_id, "sha256": self.sha256, "sample": self.target.sample}

@@ -6,7 +6,8 @@ drip a request one byte at a time or hold a thousand idle connections open. This
 - the request head (request line and headers) capped in bytes and header count: 431, then close;
 - a deadline for the head, armed when a connection opens and when a new request's first byte
   arrives: 408, then close (an idle new connection that sent nothing is just closed);
-- a cap on open connections per process: 503 with Retry-After, then close, before reading a byte.
+- a cap on open connections per process: 503 with Retry-After, then close, before reading a byte;
+- reading resumed once a body is complete, so a client that leaves before its answer is seen leaving.
 
 The body's deadline, the bytes buffered across requests and the per-request deadline are enforced
 by the application (`rollgate.serve.http`), where the route is known. This module relies on
@@ -118,6 +119,14 @@ class GuardedProtocol(HttpToolsProtocol):
         # The app checks it before answering: a client gone by then is counted (499), not answered.
         self.scope["rollgate.transport"] = self.transport  # type: ignore[typeddict-unknown-key]
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # uvicorn pauses reading while a body waits for the app and resumes it only when the app asks for
+        # more; the last chunk's pause would last until the answer, hiding a client that left meanwhile
+        # (its EOF is never read). Reading on sees it, so the answer is counted 499; a pipelined request
+        # arriving meanwhile is queued by uvicorn, which pauses reading again.
+        self.flow.resume_reading()
 
     def _count(self, size: int) -> None:
         self._head_bytes += size

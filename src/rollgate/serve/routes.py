@@ -3,7 +3,8 @@
 A scoring request is read (within the body deadline and the in-flight byte budget), parsed and
 validated on the event loop, scored by the micro-batcher together with whatever else is waiting, and
 answered within the request deadline; every answer, refusals included, is counted in the metrics,
-and a client that left before its answer is counted as 499 and logged in one line.
+and a client that left before its answer is counted as 499 and logged in one line. With `--auth keys`
+every path but the probes checks the request's API key first, before reading a byte of its body.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from rollgate.serve import formats, openapi
+from rollgate.serve.answers import Answer, Scored, answers
 from rollgate.serve.batching import OverloadedError, ScoringError
 from rollgate.serve.http import CLIENT_CLOSED, ClientError, ClientGoneError, JSONResponse, json_body, request_id, shed
 
@@ -28,15 +29,6 @@ if TYPE_CHECKING:
 MAX_ERRORS_SHOWN = 100  # a 2,000-row request with every field wrong must not get a 20 MB answer
 MAX_IGNORED_SHOWN = 20  # unknown field names echoed in a 200 answer
 SCORING_ROUTES = frozenset({"/v1/predict", "/invocations"})
-Answer = Callable[["Scored", str], Any]
-
-
-@dataclass(frozen=True)
-class Scored:
-    scores: list[float]
-    labels: list[int]
-    ignored: dict[str, int]  # unknown field names, at most MAX_IGNORED_SHOWN
-    ids: list[Any] | None  # each row's pass-through id (None where it sent none); None: no row did
 
 
 async def _score(rt: Runtime, rows: list[Any], rid: str) -> Scored:
@@ -81,6 +73,8 @@ def _scoring(rt: Runtime, route: str, answer: Answer) -> Callable[[Request], Any
     async def endpoint(request: Request) -> Response:
         start, rid = time.perf_counter(), request_id(request)
         try:
+            if rt.guard is not None:
+                rt.guard.check(request.scope["headers"], route)
             async with asyncio.timeout(limits.request_timeout_s):
                 body = await json_body(request, limits.max_body_bytes, rt.budget, limits.body_timeout_s)
                 try:
@@ -106,10 +100,15 @@ def _scoring(rt: Runtime, route: str, answer: Answer) -> Callable[[Request], Any
     return endpoint
 
 
-def _simple(rt: Runtime, route: str, make: Callable[[], Response]) -> Callable[[Request], Any]:
+def _simple(rt: Runtime, route: str, make: Callable[[], Response], guarded: bool = True) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         start = time.perf_counter()
-        response = make()
+        try:
+            if guarded and rt.guard is not None:
+                rt.guard.check(request.scope["headers"], route)
+            response = make()
+        except ClientError as exc:
+            response = exc.response(request_id(request))
         rt.metrics.request(route, response.status_code, time.perf_counter() - start)
         return response
 
@@ -122,32 +121,18 @@ def _probes(rt: Runtime) -> list[Route]:
         return JSONResponse({"ready": ok, "draining": rt.draining}, status_code=200 if ok else 503)
 
     return [
-        Route("/healthz", _simple(rt, "/healthz", lambda: JSONResponse({"status": "ok"})), methods=["GET"]),
-        Route("/readyz", _simple(rt, "/readyz", readyz), methods=["GET"]),
+        # Never guarded: the kubelet probes without a key.
+        Route("/healthz", _simple(rt, "/healthz", lambda: JSONResponse({"status": "ok"}), False), methods=["GET"]),
+        Route("/readyz", _simple(rt, "/readyz", readyz, False), methods=["GET"]),
     ]
 
 
-def scoring(rt: Runtime) -> list[Route]:
-    """The scoring port: scoring and the probes, nothing else."""
-    model = {"name": rt.served.name, "sha256": rt.served.sha256}
-
-    def predict_answer(scored: Scored, rid: str) -> Any:
-        preds = [{"score": s, "label": lab} for s, lab in zip(scored.scores, scored.labels, strict=True)]
-        if scored.ids is not None:  # each row's id echoed beside its prediction, for the client's join
-            for pred, row_id in zip(preds, scored.ids, strict=True):
-                if row_id is not None:
-                    pred["id"] = row_id
-        out = {"predictions": preds, "model": model, "threshold": rt.served.threshold, "request_id": rid}
-        return {**out, "ignored_fields": scored.ignored} if scored.ignored else out
-
-    def invocations_answer(scored: Scored, rid: str) -> Any:
-        # MLflow's sklearn flavor answers class labels under "predictions"; the scores come alongside.
-        out = {"predictions": scored.labels, "scores": scored.scores}
-        return out if scored.ids is None else {**out, "ids": scored.ids}
-
+def scoring(rt: Runtime, with_scores: bool = True) -> list[Route]:
+    """A scoring port: scoring and the probes, nothing else; `with_scores=False` answers labels only."""
+    answer = answers(rt.served, with_scores)
     return [
-        Route("/v1/predict", _scoring(rt, "/v1/predict", predict_answer), methods=["POST"]),
-        Route("/invocations", _scoring(rt, "/invocations", invocations_answer), methods=["POST"]),
+        Route("/v1/predict", _scoring(rt, "/v1/predict", answer["/v1/predict"]), methods=["POST"]),
+        Route("/invocations", _scoring(rt, "/invocations", answer["/invocations"]), methods=["POST"]),
         *_probes(rt),
     ]
 

@@ -1,9 +1,10 @@
 """Running the app: one process, or a supervisor and several workers sharing the listening sockets.
 
-The supervisor prepares the metrics directory, fetches the model once and verifies it, binds the
-scoring and admin sockets, then hands each worker the verified bytes over a pipe (no worker fetches
-again). Each worker writes a prediction log file of its own (`ServeSettings.for_worker`). A worker
-whose batcher stops exits 1, and the supervisor then stops the others and exits 1.
+The supervisor checks the API key file, prepares the metrics directory, fetches the model once and
+verifies it, binds the scoring, admin and (when asked for) public sockets, then hands each worker the
+verified bytes over a pipe (no worker fetches again; each re-reads the key file, which it follows).
+Each worker writes a prediction log file of its own (`ServeSettings.for_worker`). A worker whose
+batcher stops exits 1, and the supervisor then stops the others and exits 1.
 
 Shutdown follows what Kubernetes expects of a pod. On SIGTERM (or SIGINT) `/readyz` turns false
 at once while requests are still served for `drain_seconds`, so endpoints and load balancers stop
@@ -29,7 +30,7 @@ from typing import Any
 
 import uvicorn
 
-from rollgate.serve import loading, logpolicy, metrics, protocol
+from rollgate.serve import keyfile, loading, logpolicy, metrics, protocol
 from rollgate.serve.app import Runtime, create_app
 from rollgate.serve.routes import SCORING_ROUTES
 from rollgate.serve.settings import ServeSettings
@@ -94,12 +95,17 @@ def _config(
 
 
 def _bind(settings: ServeSettings) -> list[socket.socket]:
-    """The scoring socket, then the admin socket (same host), bound before any worker starts."""
-    return [_config(None, settings).bind_socket(), _config(None, settings, port=settings.admin_port).bind_socket()]
+    """The scoring socket, the admin socket, then the public one if any (same host), bound before any worker
+    starts."""
+    ports = [settings.port, settings.admin_port]
+    if settings.public_port is not None:
+        ports.append(settings.public_port)
+    return [_config(None, settings, port=port).bind_socket() for port in ports]
 
 
 def _serve(settings: ServeSettings, served: loading.ServedModel, sockets: list[socket.socket]) -> None:
-    app, runtime = create_app(settings, served, admin_port=sockets[1].getsockname()[1])
+    public_port = sockets[2].getsockname()[1] if len(sockets) > 2 else None
+    app, runtime = create_app(settings, served, sockets[1].getsockname()[1], public_port)
     server = DrainingServer(_config(app, settings, runtime), runtime)
     runtime.on_fatal = server.stop_now
     server.run(sockets=sockets)
@@ -121,12 +127,13 @@ def _worker(settings_json: str, sockets: list[socket.socket], model: Connection)
 def run(settings: ServeSettings) -> None:
     """Verify the model (raising a RollgateError on any problem), then serve until told to stop."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s rollgate serve %(message)s")
+    auth_line = _auth(settings)
     # Workers write their metric values under this directory and /metrics sums them (multiprocess mode).
     several = settings.workers > 1 and metrics.multiprocess_dir() is None
     metrics.prepare_multiprocess_dir(tempfile.mkdtemp(prefix="rollgate-metrics-") if several else None)
     data = loading.fetch(settings.model, settings.fetch_timeout_s, settings.max_model_bytes)
     served = loading.load(settings.model, settings.sha256, settings.release, settings.threshold, data)
-    log.info("verified %s sha256=%s from %s", served.name, served.sha256, settings.model)
+    log.info("verified %s sha256=%s from %s; %s", served.name, served.sha256, settings.model, auth_line)
     logpolicy.field_policy(settings.log_drop, settings.log_hash, served.features)  # refused before binding
     sockets = _bind(settings)
     if settings.workers == 1:
@@ -135,6 +142,14 @@ def run(settings: ServeSettings) -> None:
         return
     del served
     _supervise(settings, sockets, data)
+
+
+def _auth(settings: ServeSettings) -> str:
+    """How callers are checked, in words; a bad key file is refused here, before a model is fetched."""
+    if settings.api_keys is None:
+        return f"auth: {settings.auth}"
+    keys = keyfile.read(settings.api_keys).keys
+    return f"auth: keys from {settings.api_keys} ({len(keys)}: {', '.join(k.id for k in keys)})"
 
 
 def _supervise(settings: ServeSettings, sockets: list[socket.socket], data: bytes) -> None:

@@ -8,6 +8,7 @@ from pathlib import PurePath
 from typing import Any
 
 from rollgate.contracts.errors import RollgateError
+from rollgate.serve import auth
 
 MIB = 1024 * 1024
 MIN_LOG_BYTES = 4096  # a prediction log file smaller than this would hold a handful of rows
@@ -73,6 +74,12 @@ class ServeSettings:
     threshold: float | None = None  # overrides the release's (or the default 0.5) when set
     fetch_timeout_s: float = 300.0  # an http(s) model download must finish within this
     max_model_bytes: int = 2048 * MIB  # and be at most this large
+    # Scoring and the probes only, for callers outside: answers carry each row's label, not its score
+    # (which would let a caller probe the model's decision boundary) unless public_answer is "score".
+    public_port: int | None = None
+    public_answer: str = "label"
+    auth: str = "none"  # keys: API keys from api_keys; mesh: a service mesh authenticates callers; none: loopback only
+    api_keys: str | None = None  # the key file (sha256 hashes and scopes), followed while serving
     limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
@@ -80,12 +87,22 @@ class ServeSettings:
             raise RollgateError(f"--workers must be at least 1 (got {self.workers})")
         if not 0.0 <= self.log_sample <= 1.0:
             raise RollgateError(f"--log-sample must be within 0..1 (got {self.log_sample})")
-        if self.port == self.admin_port and self.port != 0:
-            raise RollgateError(f"--port and --admin-port must differ (both {self.port})")
+        self._check_ports()
+        auth.check_mode(self.auth, self.api_keys, self.host)
         self._check_log()
         if self.fetch_timeout_s <= 0 or self.max_model_bytes <= 0:
             raise RollgateError("--fetch-timeout and --max-model-bytes must be positive")
         self.limits.check()
+
+    def _check_ports(self) -> None:
+        named = {"--port": self.port, "--admin-port": self.admin_port, "--public-port": self.public_port}
+        chosen = [(flag, port) for flag, port in named.items() if port]  # 0: ephemeral, None: off
+        for i, (flag, port) in enumerate(chosen):
+            for other, same in chosen[:i]:
+                if port == same:
+                    raise RollgateError(f"{other} and {flag} must differ (both {port})")
+        if self.public_answer not in ("label", "score"):
+            raise RollgateError(f"--public-answer must be label or score (got {self.public_answer!r})")
 
     def _check_log(self) -> None:
         if both := sorted(set(self.log_drop) & set(self.log_hash)):
