@@ -183,3 +183,31 @@ def test_the_pr_refuses_an_image_ref_of_another_repository_or_digest(root: Path)
     for ref in (f"ghcr.io/elsewhere/x@{DIGEST}", "ghcr.io/your-org/rollgate-serve@sha256:" + "cd" * 32):
         with pytest.raises(RollgateError, match=r"is not ghcr\.io/your-org/rollgate-serve@sha256:abab"):
             image.pr(root, DIGEST, ref)
+
+
+_FAKE_MMDEBSTRAP = """#!/bin/sh
+# mmdebstrap's format guess: --format=tar writes a tarball; without it, a target not ending in .tar
+# becomes a directory (what made the cached base a directory once).
+for last; do :; done
+case " $* " in
+  *" --format=tar "*) printf 'tarball' > "$last" ;;
+  *) case "$last" in *.tar) printf 'tarball' > "$last" ;; *) mkdir -p "$last/etc" ;; esac ;;
+esac
+"""
+
+
+@pytest.mark.unit
+def test_the_base_tarball_is_a_file_even_over_a_killed_runs_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "mmdebstrap"
+    fake.write_text(_FAKE_MMDEBSTRAP)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{Path('/usr/bin')}:{Path('/bin')}")
+    tar = tmp_path / "cache" / "base.tar"
+    (tar / "etc").mkdir(parents=True)  # what a run without the format left behind
+    buildah._make_base_tar(tar)
+    assert tar.is_file() and tar.read_text() == "tarball"
+    assert [p.name for p in tar.parent.iterdir()] == ["base.tar"]  # no partial left

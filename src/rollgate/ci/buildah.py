@@ -95,6 +95,27 @@ def exists(image: str) -> bool:
     return found.returncode == 0
 
 
+def _make_base_tar(tar: Path) -> None:
+    """mmdebstrap's tarball at `tar`, written beside it under a name of this process's and moved into
+    place whole. The format is named: mmdebstrap guesses it from the target's extension, and a name
+    ending in anything but .tar makes it write a directory. What a killed run left at either path
+    (a directory included) is removed first."""
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    partial = tar.with_name(f"{tar.name}.{os.getpid()}.partial")
+    for stale in (tar, partial):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+    try:
+        options = ["--quiet", "--variant=apt", "--format=tar", f"--include={DEBIAN[1]}"]
+        _run(["mmdebstrap", *options, DEBIAN[0], str(partial)])
+        partial.replace(tar)
+    finally:
+        if partial.is_dir():
+            shutil.rmtree(partial)
+        else:
+            partial.unlink(missing_ok=True)
+
+
 def base_image() -> str:
     """The local base (mmdebstrap's bookworm with Python 3.11), made once; its name@digest."""
     key = hashlib.sha256(" ".join(DEBIAN).encode()).hexdigest()[:12]
@@ -102,9 +123,7 @@ def base_image() -> str:
     if not exists(name):
         tar = cache() / "image" / f"base-{DEBIAN[0]}-{key}.tar"
         if not tar.is_file():
-            tar.parent.mkdir(parents=True, exist_ok=True)
-            _run(["mmdebstrap", "--quiet", "--variant=apt", f"--include={DEBIAN[1]}", DEBIAN[0], f"{tar}.partial"])
-            Path(f"{tar}.partial").rename(tar)
+            _make_base_tar(tar)
         box = _run(buildah("from", "scratch"), capture=True)
         try:
             _run(["tar", "-xf", str(tar), "-C", _run(buildah("mount", box), capture=True)])
