@@ -36,7 +36,7 @@ github-path:
 demo: install
 	$(RUN) demo
 
-## demo-monitor: after `make demo`, the monitor on the example's next 3 weeks shifted by SHIFT (default amount_inflation; none, online_surge, fraud_wave); report in .demo/monitor/report/
+## demo-monitor: after `make demo`, the monitor on the example's next 6 weeks shifted by SHIFT (default amount_inflation; none, online_surge, fraud_wave), labels arriving late, against the model's baseline; report in .demo/monitor/report/
 .PHONY: demo-monitor
 demo-monitor: install
 	$(RUN) demo --monitor "$${SHIFT:-amount_inflation}" || test $$? -eq 1

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rollgate.contracts import paths
 from rollgate.contracts.errors import RollgateError
 
 
@@ -637,8 +638,9 @@ def _monitor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     for step in (drift, performance):
         step.add_argument(
-            "--reference", type=Path, required=True, help="training rows (.parquet, .csv) or a baseline.json"
-        )
+            "--reference", type=Path, default=Path(paths.BASELINE),
+            help=f"training rows (.parquet, .csv) or a baseline.json (default {paths.BASELINE}: the model's)",
+        )  # fmt: skip
         step.add_argument(
             "--current", type=Path, required=True, help="a table, or the prediction log (.jsonl, a folder)"
         )
@@ -653,6 +655,14 @@ def _monitor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         step.add_argument("--previous-score-column", help="the previous known-good model's score, same rows")
         step.add_argument("--label-time-column", help="when each label arrived: later than --as-of, left out")
         step.add_argument("--as-of", help="ISO 8601 time the labels are taken as of (default now)")
+        step.add_argument(
+            "--maturity-days",
+            type=float,
+            help="a window's labels are mature this many days after its end (default: as given)",
+        )
+        step.add_argument(
+            "--judged", type=Path, help="the previous run's report.json: cohorts it judged are not judged again"
+        )
         step.add_argument("--threshold", type=float, default=0.5, help="flag when score >= this (default 0.5)")
         step.add_argument("--sha256", help="the model digest every prediction-log line must carry")
         step.add_argument("--out", type=Path, default=Path("reports/monitor"), help="default reports/monitor")

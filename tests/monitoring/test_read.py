@@ -63,7 +63,8 @@ def _record(alarm: bool) -> dict[str, Any]:
         "verdict": {"alarm": alarm, "actions": ["retrain"] if alarm else [], "retrain": alarms if alarm else [],
                     "revert": []},
         "windows": [{"window": "2026-W10", "rows": 900, "labelled_rows": 0, "label_free": None,
-                     "performance": None, "families": {"drift": family, "domain": family | {"findings": []}}}],
+                     "performance": None, "cohort": "not_asked",
+                     "families": {"drift": family, "domain": family | {"findings": []}}}],
     }  # fmt: skip
 
 

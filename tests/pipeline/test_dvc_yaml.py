@@ -85,6 +85,7 @@ def test_outputs_are_the_contract_paths() -> None:
             paths.PLOT_PR,
             paths.PLOT_CALIBRATION,
             paths.PLOT_CONFUSION,
+            paths.BASELINE,
         )
     }
     assert _outs("gate") == {str(paths.gate_verdict("${item}"))}

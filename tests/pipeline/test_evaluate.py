@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
-from rollgate.contracts import jsonio, paths, reports
+from rollgate.contracts import baseline, jsonio, paths, reports
 from rollgate.contracts.errors import RollgateError
 from rollgate.data.schema import DATASET
 from rollgate.model import metrics as m
@@ -92,7 +92,7 @@ def test_the_core_refuses_what_it_cannot_measure(holdout: Holdout, params: Evalu
         evaluate(Scores(), ["x"], "0" * 64, holdout, params)
 
 
-KEPT = (str(paths.EVALUATE_METRICS), str(paths.SEGMENT_METRICS), str(paths.PLOT_ROC))
+KEPT = (str(paths.EVALUATE_METRICS), str(paths.SEGMENT_METRICS), str(paths.PLOT_ROC), str(paths.BASELINE))
 
 
 def _segment_param(root: Path) -> None:
@@ -115,11 +115,17 @@ def _no_holdout(root: Path) -> None:
     (root / paths.HOLDOUT_SET).unlink()
 
 
+def _untimed_training_rows(root: Path) -> None:
+    path = root / paths.TRAIN_SET
+    pd.read_parquet(path).drop(columns=[DATASET.timestamp]).to_parquet(path, index=False)
+
+
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "unknown segment column": (_segment_param, ["evaluate.segment_columns", "no_such_column"]),
     "artifact not the one in model.json": (_other_model, [str(paths.MODEL_ARTIFACT), "sha256"]),
     "holdout of one class": (_one_class, [str(paths.HOLDOUT_SET), "one class only"]),
     "no holdout": (_no_holdout, [str(paths.HOLDOUT_SET), "missing"]),
+    "training rows without their time column": (_untimed_training_rows, [str(paths.TRAIN_SET), DATASET.timestamp]),
 }
 
 
@@ -140,3 +146,34 @@ def test_the_stage_writes_what_its_readers_accept(reproduced: Project) -> None:
     assert {name: sum(s["rows"] for s in values.values()) for name, values in segments.items()} == dict.fromkeys(
         segments, summary["holdout_rows"]
     )
+
+
+@pytest.mark.integration
+def test_the_baseline_is_bound_to_the_model_and_is_the_monitors_default_reference(
+    reproduced: Project, tmp_path: Path
+) -> None:
+    root = reproduced.path
+    doc = json.loads((root / paths.BASELINE).read_text())
+    baseline.check(doc, str(paths.BASELINE))
+    meta = json.loads((root / paths.MODEL_METADATA).read_text())
+    assert doc[baseline.DIGEST] == meta["sha256"]
+    kinds = {f["name"]: "categorical" if f["type"] == "category" else "numeric" for f in meta["features"]}
+    assert {name: f["kind"] for name, f in doc["features"].items()} == kinds
+    training = pd.read_parquet(root / paths.TRAIN_SET)
+    assert doc["rows"] == len(training) and len(doc["weeks"]) == len(doc["week_rows"]) >= 2
+    holdout = pd.read_parquet(root / paths.HOLDOUT_SET)
+    score = doc["score"]
+    assert score["metrics"]["rows"] == len(holdout) and score["metrics"]["positives"] == int(
+        holdout[DATASET.label].sum()
+    )
+    evaluation = reports.read_evaluation(root / paths.EVALUATE_METRICS)
+    assert score["threshold"] == evaluation[m.THRESHOLD_AT_FPR]
+    assert score["metrics"]["roc_auc"] == pytest.approx(evaluation[m.ROC_AUC], abs=1e-6)
+
+    out = tmp_path / "monitor"  # no --reference: the model's baseline, from the working directory
+    current = root / paths.HOLDOUT_SET
+    done = reproduced.rollgate("monitor", "drift", "--current", str(current), "--time-column", DATASET.timestamp,
+                               "--out", str(out), check=False)  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["inputs"]["reference"] == str(paths.BASELINE) and report["model_sha256"] == meta["sha256"]

@@ -28,6 +28,7 @@ MODEL_METADATA = P("models/model.json")
 # evaluate
 EVALUATE_METRICS = P("reports/evaluate.json")
 SEGMENT_METRICS = P("reports/segments.json")
+BASELINE = P("reports/baseline.json")  # what the monitor compares live data with (rollgate.contracts.baseline)
 PLOTS_DIR = P("reports/plots")
 PLOT_ROC = PLOTS_DIR / "roc.json"
 PLOT_PR = PLOTS_DIR / "precision_recall.json"

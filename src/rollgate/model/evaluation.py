@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ class Evaluation:
     summary: dict[str, Any]  # reports/evaluate.json
     segments: dict[str, dict[str, dict[str, Any]]]  # reports/segments.json
     plots: dict[str, list[dict[str, Any]]]  # reports/plots/<name>.json
+    scores: np.ndarray = field(compare=False, repr=False)  # the holdout's, in its row order
 
     def line(self) -> str:
         s = self.summary
@@ -53,4 +54,5 @@ def evaluate(model: Any, names: list[str], sha256: str, holdout: Holdout, params
         holdout.frame, y, scores, columns=params.segment_columns, min_size=params.min_segment_size,
         fpr_target=params.fpr_target,
     )  # fmt: skip
-    return Evaluation(summary, segments, m.plots(y, scores, headline[m.THRESHOLD_AT_FPR], params.calibration_bins))
+    plots = m.plots(y, scores, headline[m.THRESHOLD_AT_FPR], params.calibration_bins)
+    return Evaluation(summary, segments, plots, np.asarray(scores, dtype=np.float64))

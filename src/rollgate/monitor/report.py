@@ -36,6 +36,12 @@ def _kind(family: Family) -> str:
     return "revert" if family.name in REVERT_FAMILIES else "retrain"
 
 
+# Where a window's cohort stands for realized performance: judged in this run; judged by an earlier
+# run (never again); waiting for its labels to mature; or not asked (a drift run, or no labels given).
+JUDGED, JUDGED_BEFORE, WAITING, NOT_ASKED = "judged", "judged_before", "waiting", "not_asked"
+COHORT_STATES = (JUDGED, JUDGED_BEFORE, WAITING, NOT_ASKED)
+
+
 @dataclass(frozen=True)
 class WindowResult:
     """Everything judged about one window; `performance` is None when its cohort is not due."""
@@ -51,6 +57,7 @@ class WindowResult:
     prediction: Family | None = None
     label_free: LabelFree | None = None
     performance: Realized | None = None
+    cohort: str = NOT_ASKED  # see COHORT_STATES
 
     @classmethod
     def of(cls, window: Window, labelled_rows: int, **parts: Any) -> WindowResult:
@@ -81,6 +88,7 @@ class WindowResult:
             "families": {f.name: f.to_dict() for f in self.families},
             "label_free": self.label_free.to_dict() if self.label_free else None,
             "performance": self.performance.to_dict() if self.performance else None,
+            "cohort": self.cohort,
             "alarms": [a.to_dict() for a in self.alarms],
         }
 

@@ -43,6 +43,12 @@ def _times(frame: pd.DataFrame, column: str) -> pd.Series:
     return times
 
 
+def iso_weeks(frame: pd.DataFrame, time_column: str) -> list[str]:
+    """Each row's ISO week (`2026-W14`) by its time column: how reference rows are split into weeks."""
+    iso = _times(frame, time_column).dt.isocalendar()
+    return [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)]
+
+
 def _period_id(start: pd.Timestamp, unit: str) -> str:
     if unit == "day":
         return start.strftime("%Y-%m-%d")

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rollgate.contracts import baseline, paths
 from rollgate.contracts.errors import RollgateError
+from rollgate.monitor import windows
 from rollgate.monitor.baseline import Reference
 from rollgate.monitor.reference import Holdout, build_reference
-from rollgate.monitoring import read
+from rollgate.monitoring import cohorts, read
 from rollgate.monitoring.options import Options
 
 
@@ -38,11 +40,10 @@ def _weeks(frame: pd.DataFrame, path: Path, time: str | None) -> list[str]:
     if time is None:
         return ["all"] * len(frame)
     read.require(frame, [time], path, "the time column splits it into weeks")
-    times = pd.to_datetime(frame[time], format="ISO8601", utc=True, errors="coerce")
-    if times.isna().any():
-        raise RollgateError(f"{path}: column {time!r} has {int(times.isna().sum())} rows without a time")
-    iso = times.dt.isocalendar()
-    return [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)]
+    try:
+        return windows.iso_weeks(frame, time)
+    except RollgateError as e:
+        raise RollgateError(f"{path}: {e}") from e
 
 
 def finite(values: pd.Series, path: Path, column: str) -> np.ndarray:
@@ -84,17 +85,25 @@ def _from_table(o: Options) -> Reference:
 
 
 def _from_baseline(o: Options) -> tuple[Reference, str | None]:
+    if not o.reference.is_file():
+        hint = (
+            " (the evaluate stage writes it: `make repro`, or `dvc pull`)"
+            if o.reference == Path(paths.BASELINE)
+            else ""
+        )
+        raise RollgateError(f"{o.reference}: no baseline there{hint}")
     try:
         raw = json.loads(o.reference.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         raise RollgateError(f"{o.reference}: not a readable baseline ({e})") from e
+    baseline.check(raw, str(o.reference))
     try:
         reference = Reference.from_dict(raw)
     except RollgateError as e:
         raise RollgateError(f"{o.reference}: {e}") from e
     if o.score_column and reference.score is None:
         raise RollgateError(f"{o.reference}: no holdout scores ('score' is null), needed for {o.score_column!r}")
-    digest = raw.get("model_sha256")
+    digest = raw.get(baseline.DIGEST)
     return reference, str(digest) if digest else None
 
 
@@ -119,12 +128,7 @@ def _arrived(labels: pd.DataFrame, o: Options) -> pd.DataFrame:
     arrived = pd.to_datetime(labels[column], format="ISO8601", utc=True, errors="coerce")
     if arrived.isna().any():
         raise RollgateError(f"{o.labels}: column {column!r} has {int(arrived.isna().sum())} rows without a time")
-    try:
-        as_of = pd.Timestamp(o.as_of) if o.as_of else pd.Timestamp.now(tz="UTC")
-    except ValueError as e:
-        raise RollgateError(f"--as-of {o.as_of!r}: not a time ({e})") from e
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of
-    return labels.loc[(arrived <= as_of).to_numpy()]
+    return labels.loc[(arrived <= cohorts.as_of(o)).to_numpy()]
 
 
 def _check_digest(frame: pd.DataFrame, path: Path, expected: str | None) -> None:

@@ -56,12 +56,16 @@ def _alarm_lines(alarms: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+_COHORT = {"judged_before": " (judged before)", "waiting": " (maturing)"}
+
+
 def _windows(record: dict[str, Any]) -> list[str]:
     names = [f for f in _FAMILIES if any(f in w["families"] for w in record["windows"])]
     lines = ["| window | rows | labelled | " + " | ".join(names) + " | estimated AUC | realized AUC |"]
     lines.append("|" + "---|" * (len(names) + 5))
     for w in record["windows"]:
-        cells = [f"`{w['window']}`", str(w["rows"]), str(w["labelled_rows"]), *(_family(w, n) for n in names)]
+        labelled = str(w["labelled_rows"]) + _COHORT.get(w["cohort"], "")
+        cells = [f"`{w['window']}`", str(w["rows"]), labelled, *(_family(w, n) for n in names)]
         cells += [_auc(w["label_free"], "roc_auc_band"), _auc(w["performance"], "roc_auc_interval")]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]

@@ -15,7 +15,7 @@ class Options:
     """One run: `performance` judges realized performance too (it needs a score column)."""
 
     command: str  # "drift" or "performance"
-    reference: Path
+    reference: Path  # a table of training rows, or a baseline.json (the CLI's default: reports/baseline.json)
     current: Path
     labels: Path | None = None
     features: tuple[str, ...] = ()  # empty: every column of the reference but the named ones
@@ -28,6 +28,8 @@ class Options:
     previous_score_column: str | None = None
     label_time_column: str | None = None  # when each label arrived; labels after `as_of` are left out
     as_of: str | None = None  # ISO 8601; None: now
+    maturity_days: float | None = None  # a window's labels are mature this long after its end (None: as given)
+    judged: Path | None = None  # the previous run's report.json: the cohorts it judged are not judged again
     threshold: float = 0.5
     sha256: str | None = None
     out: Path = DEFAULT_OUT

@@ -36,7 +36,9 @@ def report(outcome: Outcome, policy: Policy) -> dict[str, Any]:
             "reference": str(o.reference),
             "current": str(o.current),
             "labels": str(o.labels) if o.labels else None,
+            "judged": str(o.judged) if o.judged else None,
         },
+        "maturity_days": o.maturity_days,
         "columns": {
             "features": [f.name for f in reference.features],
             "categorical": [f.name for f in reference.features if f.kind == "categorical"],

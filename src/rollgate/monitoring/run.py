@@ -1,12 +1,13 @@
 """One monitor run: load, cut windows, share the false-alarm budget, judge every window, then write.
 
-Every window with at least one labelled row is judged on realized performance in `performance` runs
-(the labels given are taken as matured; remembering cohorts judged in earlier runs is not built yet).
+In `performance` runs, a window's cohort is judged on realized performance once: when its labels have
+matured and no earlier run judged it (`cohorts`); the false-alarm budget of the per-cohort families is
+split across the cohorts judged in this run only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,9 @@ from rollgate.contracts.errors import RollgateError
 from rollgate.monitor.assess import Columns, assess_window
 from rollgate.monitor.budget import Budget, split
 from rollgate.monitor.policy import DEFAULT_POLICY, Alphas
-from rollgate.monitor.report import Verdict, WindowResult, verdict
+from rollgate.monitor.report import JUDGED, Verdict, WindowResult, verdict
 from rollgate.monitor.windows import Window, split_windows
-from rollgate.monitoring import outputs
+from rollgate.monitoring import cohorts, outputs
 from rollgate.monitoring.load import Loaded, load
 from rollgate.monitoring.options import Options
 
@@ -61,19 +62,19 @@ def judge(o: Options) -> Outcome:
     loaded = load(o)
     windows = _windows(o, loaded)
     scored = o.score_column is not None
-    due = [o.command == "performance" and _labelled(w, loaded.label) > 0 for w in windows]
+    states = cohorts.states(o, windows, [_labelled(w, loaded.label) for w in windows], loaded.digest)
+    due = [state == JUDGED for state in states]
     budget = Budget()
     alphas = split(budget, windows=len(windows), cohorts=int(np.sum(due)), families=_families(o, scored))
     prev = o.previous_score_column if o.command == "performance" else None
     columns = Columns(score=o.score_column, label=loaded.label, previous=prev)
     results = []
-    for window, judged in zip(windows, due, strict=True):
+    for window, judged, state in zip(windows, due, states, strict=True):
         try:
-            results.append(
-                assess_window(window, loaded.reference, columns=columns, judge_performance=judged, alphas=alphas)
-            )
+            result = assess_window(window, loaded.reference, columns=columns, judge_performance=judged, alphas=alphas)
         except RollgateError as e:
             raise RollgateError(f"{o.current}: {e}") from e
+        results.append(replace(result, cohort=state))
     return Outcome(o, loaded, alphas, budget, tuple(results), verdict(results))
 
 
