@@ -140,10 +140,10 @@ rehearse-deps:
 serve: install
 	$(RUN) serve --trained
 
-## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate; AUTH=1 adds API keys on vs off, AUTH=only measures just that pair)
+## bench-serve: our model server against `mlflow models serve` and MLServer on the trained model, driven by wrk (`make test-deps`; ROLLGATE_SRC=checkout serves another rollgate; AUTH=1 adds API keys on vs off, AUTH=only measures just that pair; BINS=1 and BINS=only the same for the feature bin counters)
 .PHONY: bench-serve
 bench-serve: install
-	$(BIN)/python -m benchmarks.serve.bench $(if $(ROLLGATE_SRC),--rollgate-src $(ROLLGATE_SRC)) $(if $(AUTH),$(if $(filter only,$(AUTH)),--auth-only,--api-keys))
+	$(BIN)/python -m benchmarks.serve.bench $(if $(ROLLGATE_SRC),--rollgate-src $(ROLLGATE_SRC)) $(if $(AUTH),$(if $(filter only,$(AUTH)),--auth-only,--api-keys)) $(if $(BINS),$(if $(filter only,$(BINS)),--bins-only,--bins))
 
 ## ui: open the MLflow UI on the tracking store (MLFLOW_TRACKING_URI, default sqlite:///mlflow.db)
 .PHONY: ui

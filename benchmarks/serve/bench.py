@@ -13,7 +13,9 @@ The last line is machine-readable:
 `throughput_ratio=<x> mlserver_ratio=<x> p99_ms=<ms> batch_ratio=<x> healthz_p99_ms=<ms>`.
 `--api-keys` adds rollgate single-row with API keys on against off (`benchmarks.serve.keys`) and
 `auth_ratio=<x> auth_off_rps=<x> auth_on_rps=<x> auth_check_us=<us> auth_check_share=<x>` to that line;
-`--auth-only` measures that pair alone.
+`--auth-only` measures that pair alone. `--bins` adds rollgate single-row with the feature bin counters
+on against off (`benchmarks.serve.bins`) and `bins_ratio=<x> bins_count_us=<us> bins_count_share=<x>`;
+`--bins-only` measures that pair alone.
 
 A benchmark, not a test: it needs wrk (`make test-deps`), the pipeline extras (MLflow), and on first
 use makes MLServer's virtualenv under ~/.cache/rollgate/bench/. `--rollgate-src DIR` serves rollgate
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.serve import bodies, keys, load, mlserver, report, servers
+from benchmarks.serve import bins, bodies, keys, load, mlserver, report, servers
 from benchmarks.serve.bodies import Requests
 from benchmarks.serve.load import Load, Probes
 from benchmarks.serve.servers import Launch
@@ -73,6 +75,8 @@ def main() -> None:
     parser.add_argument("--rollgate-src", type=Path, default=ROOT, help="checkout whose src/ serves rollgate")
     parser.add_argument("--api-keys", action="store_true", help="also rollgate single-row with API keys on vs off")
     parser.add_argument("--auth-only", action="store_true", help="only that pair (no mlflow, MLServer, batches)")
+    parser.add_argument("--bins", action="store_true", help="also rollgate single-row with bin counters on vs off")
+    parser.add_argument("--bins-only", action="store_true", help="only that pair (no mlflow, MLServer, batches)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make test-deps` (as root) installs it")
@@ -83,7 +87,8 @@ def main() -> None:
     try:
         run = _prepare(args, work)
         pair = _keys(run) if args.api_keys or args.auth_only else None
-        figures = None if args.auth_only else measure(run)
+        counted = _bins(run, args.model_dir) if args.bins or args.bins_only else None
+        figures = None if args.auth_only or args.bins_only else measure(run)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if figures is not None:
@@ -92,8 +97,20 @@ def main() -> None:
     if pair is not None:
         print(keys.table(pair, report.SINGLE_CLIENTS))
         print(keys.goal(pair))
+    if counted is not None:
+        print(bins.table(counted, report.SINGLE_CLIENTS))
+        print(bins.goal(counted))
     line = [report.last_line(figures)] if figures is not None else []
-    print(" ".join(line + ([keys.last_line(pair)] if pair is not None else [])))
+    line += [keys.last_line(pair)] if pair is not None else []
+    print(" ".join(line + ([bins.last_line(counted)] if counted is not None else [])))
+
+
+def _bins(run: Run, model_dir: Path) -> bins.Bins:
+    print("rollgate single-row, feature bin counters off and on", flush=True)
+    return bins.measure(
+        lambda: servers.rollgate(run.src, run.work / "model.skops", run.sha256, run.workers),
+        model_dir, run.requests["rollgate"], run.work, seconds=run.seconds, clients=report.SINGLE_CLIENTS,
+    )  # fmt: skip
 
 
 def _keys(run: Run) -> keys.Pair:

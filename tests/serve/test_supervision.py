@@ -85,7 +85,7 @@ def test_an_exception_fails_only_its_batch(where: str) -> None:
             raise ValueError("estimator broke")
         return np.zeros(len(columns["x"]))
 
-    def on_batch(rows: int, scores: np.ndarray) -> None:
+    def on_batch(columns: object, rows: int, scores: np.ndarray) -> None:
         if where == "on_batch" and calls["n"] == 1:
             raise RuntimeError("metrics broke")
 
@@ -158,11 +158,11 @@ from rollgate.serve import batching, metrics
 _BREAK_METRICS_ONCE = """
 original = metrics.ServerMetrics.batch
 state = {"broken": False}
-def batch(self, rows, scores, threshold):
+def batch(self, columns, rows, scores, threshold):
     if not state["broken"]:
         state["broken"] = True
         raise RuntimeError("counting the batch failed")
-    return original(self, rows, scores, threshold)
+    return original(self, columns, rows, scores, threshold)
 metrics.ServerMetrics.batch = batch
 """
 _KILL_BATCHER = """

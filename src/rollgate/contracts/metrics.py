@@ -6,6 +6,7 @@ server never sets `rollouts_pod_template_hash`: the PodMonitor copies the pod la
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +37,18 @@ AUTH_REQUESTS = Metric(
     "rollgate_auth_requests_total", "counter", ("key", "outcome"), "requests checked for an API key, by key id"
 )
 
+# Only when the release record carries the baseline's bins (`baseline.features`): every scored row
+# counted into its bin of each feature, and the reference share of each bin, so per-feature drift (PSI)
+# is computed on all traffic in PromQL. `bin` is the bin's index ("0", "1", ...) for a numeric feature,
+# then "missing"; the category for a categorical one, then "unseen": a fixed, bounded set of series.
+FEATURE_BIN = Metric(
+    "rollgate_feature_bin_total", "counter", ("feature", "bin"), "scored rows per baseline bin of each feature"
+)
+FEATURE_REFERENCE_SHARE = Metric(
+    "rollgate_feature_reference_share", "gauge", ("feature", "bin"), "the baseline's share of rows in each bin"
+)
+MISSING_BIN, UNSEEN_BIN = "missing", "unseen"
+
 ALL: tuple[Metric, ...] = (
     REQUESTS,
     REQUEST_DURATION,
@@ -45,6 +58,8 @@ ALL: tuple[Metric, ...] = (
     INPUT_REJECTED,
     MODEL_INFO,
     AUTH_REQUESTS,
+    FEATURE_BIN,
+    FEATURE_REFERENCE_SHARE,
 )
 
 # Score histogram buckets, fixed and model-independent: roughly even steps on the logit scale from 0.001
@@ -53,3 +68,20 @@ ALL: tuple[Metric, ...] = (
 # so the analysis compares their score distributions bucket by bucket whatever the label rate.
 _LOW_EDGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4)
 SCORE_BUCKETS: tuple[float, ...] = (*_LOW_EDGES, 0.5, *(round(1 - p, 3) for p in reversed(_LOW_EDGES)))
+
+
+# A recording rule the alert rules render from the release record's baseline: the holdout's share of
+# scores at or below each bound, one series per bound (labels `le`, as `le_label` writes it, and
+# `namespace`), so the live score distribution is compared with the champion's in PromQL.
+REFERENCE_SCORE_CDF = "rollgate:reference_score_cdf"
+
+
+def le_label(bound: float) -> str:
+    """A histogram bound as Prometheus clients write the `le` label (Go's shortest float form; the
+    score bounds never need an exponent), so a rule's series join the server's on `le`."""
+    if math.isinf(bound):
+        return "+Inf" if bound > 0 else "-Inf"
+    text = repr(float(bound))
+    if "e" in text or (bound > 0 and text.find(".") > 6):
+        raise ValueError(f"bound {bound!r}: written with an exponent by Prometheus clients, not supported here")
+    return text

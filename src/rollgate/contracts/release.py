@@ -8,11 +8,12 @@ It is the champion for the gate, the model the server loads (by `model.uri`, che
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from rollgate.contracts import jsonio, paths
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.features import FeatureContract
 
@@ -61,13 +62,18 @@ class Release:
     gate: GateRef
     image: Image
     promoted_at: str  # ISO 8601, UTC
+    # The monitoring baseline's bins and score CDF (absent in records promoted before baselines existed)
+    baseline: ServedBaseline | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = asdict(replace(self, baseline=None))
         out["schema_version"] = SCHEMA_VERSION
         out["features"] = self.features.to_list()
         if self.features.id_field is not None:  # absent, not null: records without an id keep their bytes
             out["id_field"] = self.features.id_field
+        del out["baseline"]
+        if self.baseline is not None:  # absent, not null, for the same reason
+            out["baseline"] = self.baseline.to_dict()
         return out
 
     @classmethod
@@ -82,6 +88,7 @@ class Release:
             gate=GateRef(**raw["gate"]),
             image=Image(**raw["image"]),
             promoted_at=raw["promoted_at"],
+            baseline=ServedBaseline.from_dict(raw["baseline"]) if "baseline" in raw else None,
         )
 
 

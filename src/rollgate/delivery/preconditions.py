@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from rollgate.adapters import dvc, git, history
-from rollgate.contracts import model_metadata, paths, release, reports
+from rollgate.contracts import baseline, model_metadata, paths, release, reports
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.errors import ArtifactError, RollgateError
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.contracts.release import Release
@@ -79,6 +80,27 @@ def model_on_disk(root: Path) -> tuple[ModelMetadata, str]:
     return meta, md5
 
 
+def baseline_on_disk(root: Path, meta: ModelMetadata, *, required: bool = True) -> ServedBaseline | None:
+    """The bins and score CDF of the model's baseline (`reports/baseline.json`) for the release record,
+    after checking that it is the evaluate stage's output (`dvc.lock`) for this very model. Not
+    `required` (a re-render of the pinned model): None when it is absent or another model's."""
+    path = root / paths.BASELINE
+    if not required and not path.exists():
+        return None
+    doc, sha256 = baseline.read(path)
+    if doc.get(baseline.DIGEST) != meta.sha256:
+        if not required:
+            return None
+        raise ArtifactError(
+            f"{paths.BASELINE}: the baseline of model {str(doc.get(baseline.DIGEST))[:12]}, not of "
+            f"{meta.sha256[:12]} on disk: run `make repro`"
+        )
+    md5 = dvc.locked_md5(root, "evaluate", str(paths.BASELINE))
+    if hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest() != md5:
+        raise ArtifactError(f"digest mismatch: {DVC_LOCK} records md5 {md5} for {paths.BASELINE}, not its bytes")
+    return baseline.served(doc, sha256, meta.features.names, str(paths.BASELINE))
+
+
 def _deployable(found: Verdict, pinned: Release | None) -> None:
     if not found.deployable:
         failed = "; ".join(f"{r.criterion}: {r.message}" for r in found.failed) or "no criterion failed"
@@ -129,4 +151,6 @@ def inspect(root: Path, env: str) -> Ready:
         _deployable(found, pinned)
         withdrawn(root, env, meta.sha256)
         stale(root, pinned, source)
-    return Ready(found, Candidate(meta, md5, evaluation(root), source), pinned, carried)
+    same = pinned is not None and pinned.model.sha256 == meta.sha256
+    served = baseline_on_disk(root, meta, required=not same)
+    return Ready(found, Candidate(meta, md5, evaluation(root), source, served), pinned, carried)

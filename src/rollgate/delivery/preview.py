@@ -54,12 +54,15 @@ def merged_texts(root: Path, env: str) -> dict[str, str] | None:
     pinned = release.read(root / paths.release_record(env))
     meta, md5 = preconditions.model_on_disk(root)
     if pinned is not None and pinned.model.sha256 == meta.sha256:
-        rel = record.refresh(pinned, storage_base=cfg.model_storage_base, image=cfg.image.pinned())
+        served = preconditions.baseline_on_disk(root, meta, required=False)
+        rel = record.refresh(pinned, storage_base=cfg.model_storage_base, image=cfg.image.pinned(), baseline=served)
     elif found.verdict == "same_model":
         return None
     else:
+        source = git.head_or_none(root) or "0" * 40
+        served = preconditions.baseline_on_disk(root, meta)
         rel = record.build(
-            record.Candidate(meta, md5, preconditions.evaluation(root), git.head_or_none(root) or "0" * 40),
+            record.Candidate(meta, md5, preconditions.evaluation(root), source, served),
             env=env,
             verdict=found.verdict,
             champion_sha256=pinned.model.sha256 if pinned else None,

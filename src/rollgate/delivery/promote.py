@@ -101,7 +101,7 @@ def allowed_render(root: Path, env: str, staged: Path) -> str:
 def _rerender(root: Path, ready: Ready, pinned: Release) -> str:
     """The pinned model again: a commit only if configs, templates or the image changed the manifests."""
     image, storage = settings(root, pinned.env)
-    rel = record.refresh(pinned, storage_base=storage, image=image)
+    rel = record.refresh(pinned, storage_base=storage, image=image, baseline=ready.candidate.baseline)
     registered = rel.model.registry_version is None  # registered here: the alias need not look again
     if registered:
         version = registry.register(root, rel, root / paths.MODEL_ARTIFACT)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from rollgate import __version__
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.contracts.release import GateRef, Image, Lineage, ModelRef, Release
 from rollgate.model import metrics as m
@@ -19,6 +20,7 @@ class Candidate:
     dvc_md5: str  # the artifact's md5 as dvc.lock records it
     evaluation: dict[str, float]  # reports/evaluate.json
     source_commit: str
+    baseline: ServedBaseline | None = None  # from reports/baseline.json; required to deploy a new model
 
 
 def artifact_uri(storage_base: str, md5: str) -> str:
@@ -54,10 +56,12 @@ def build(
         gate=GateRef(verdict, champion_sha256),
         image=image,
         promoted_at=when.isoformat().replace("+00:00", "Z"),
+        baseline=candidate.baseline,
     )
 
 
-def refresh(pinned: Release, *, storage_base: str, image: Image) -> Release:
-    """The pinned record with today's image and storage location: what a re-render deploys."""
+def refresh(pinned: Release, *, storage_base: str, image: Image, baseline: ServedBaseline | None = None) -> Release:
+    """The pinned record with today's image and storage location, and the pinned model's `baseline`
+    when one is given (else the record's own): what a re-render deploys."""
     uri = artifact_uri(storage_base, pinned.model.dvc_md5)
-    return replace(pinned, image=image, model=replace(pinned.model, uri=uri))
+    return replace(pinned, image=image, model=replace(pinned.model, uri=uri), baseline=baseline or pinned.baseline)

@@ -51,7 +51,7 @@ def stage(root: Path, env: str, out: Path, after: str | None = None, expect: str
     if not (out / OUTPUTS).exists():
         outputs.collect(root, out / OUTPUTS)
     if pinned is not None and pinned.model.sha256 == sha:
-        rel = record.refresh(pinned, storage_base=storage, image=image)
+        rel = record.refresh(pinned, storage_base=storage, image=image, baseline=ready.candidate.baseline)
         folder = promote.write_render(root, rel, out / env)
         changed = landing.differences(folder, root / paths.release_record(env).parent)
         if not changed:

@@ -103,6 +103,26 @@ class AnalysisConfig(_Strict):
     min_score_distance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
 
 
+class AlertsConfig(_Strict):
+    """The environment's PrometheusRule: objectives and floors of the alerts on the server's metrics."""
+
+    max_error_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.01  # of scoring answers that are 5xx
+    p99_objective_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 0.1  # the scoring route's latency objective
+    max_rejected_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05  # of rows refused by the input contract
+    max_score_distance: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1  # KS distance from the holdout's scores
+    psi_warning: Annotated[float, Field(gt=0.0, le=10.0)] = 0.1  # per-feature PSI: moderate drift
+    psi_critical: Annotated[float, Field(gt=0.0, le=10.0)] = 0.25  # major drift
+    drift_window: Annotated[str, Field(pattern=r"^[0-9]+[mhd]$")] = "1d"  # the rows drift is judged on
+    min_drift_rows: Annotated[int, Field(ge=1, le=100_000_000)] = 1_000  # fewer rows in the window: not judged
+    runbook_url: Annotated[str, Field(pattern=r"^https://")] | None = None  # default: docs/runbook.md on GitHub
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AlertsConfig:
+        if self.psi_critical <= self.psi_warning:
+            raise ValueError("alerts.psi_critical must be above alerts.psi_warning")
+        return self
+
+
 class SyncWindow(_Strict):
     """A window in which Argo CD holds this environment's automated syncs; manual syncs always run."""
 
@@ -147,6 +167,7 @@ class DeployConfig(_Strict):
     hpa: HpaConfig = HpaConfig()
     rollout: RolloutConfig = RolloutConfig()
     analysis: AnalysisConfig
+    alerts: AlertsConfig = AlertsConfig()
     argocd: ArgoCdConfig
     promotion: PromotionConfig  # who makes promotion commits (`rollgate.adapters.trust` checks it)
     security: SecurityConfig

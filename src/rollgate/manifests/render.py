@@ -19,7 +19,7 @@ from rollgate.contracts import atomic, jsonio, paths
 from rollgate.contracts.errors import ContractError
 from rollgate.contracts.release import Release
 from rollgate.contracts.release import read as read_release
-from rollgate.manifests import analysis, lint
+from rollgate.manifests import alerts, analysis, dashboard, lint
 from rollgate.manifests.deploy_config import DeployConfig, load_deploy_config
 from rollgate.serve.auth import PATH_SCOPES
 from rollgate.serve.settings import Limits
@@ -94,6 +94,8 @@ def _files(cfg: DeployConfig) -> dict[str, tuple[str, dict[str, object]]]:
         f"{a}-poddisruptionbudget.yaml": ("poddisruptionbudget.yaml.j2", {}),
         f"{a}-networkpolicy.yaml": ("networkpolicy.yaml.j2", {}),
         f"{a}-podmonitor.yaml": ("podmonitor.yaml.j2", {}),
+        f"{a}-prometheusrule.yaml": ("prometheusrule.yaml.j2", {}),
+        f"{a}-dashboard-configmap.yaml": ("dashboard-configmap.yaml.j2", dashboard.context(cfg)),
     }
     if sec.mesh_identity:
         files[f"{a}-peerauthentication.yaml"] = ("peerauthentication.yaml.j2", {})
@@ -160,6 +162,7 @@ def _context(cfg: DeployConfig, release: Release) -> dict[str, object]:
         "interval": f"{cfg.analysis.interval_seconds}s",
         "window": f"{2 * cfg.analysis.interval_seconds}s",
         "metrics": analysis.criteria(),
+        "alert_groups": alerts.groups(cfg, release),
         "gateway_namespace": cfg.gateway.split("/")[0],
         "shadow_weight": SHADOW_WEIGHT,
         "service_hosts": service_hosts(cfg),

@@ -3,7 +3,8 @@
 Numeric bins are left-closed intervals between the reference's edges, `[e_i, e_i+1)`, open at both
 ends (-inf, +inf); missing values get a bin of their own after the last interval. Categorical bins are
 the reference's categories in order, then "unseen": any value not in the list (a category new since
-training, or one too rare to keep). Missing categorical values are the category `MISSING`.
+training, or one too rare to keep). Missing categorical values are the category `MISSING`. The same
+rule, value by value, is `rollgate.contracts.bins` (what the server counts rows into).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-MISSING = "<missing>"  # how a missing categorical value is counted: a category like any other
+from rollgate.contracts import bins
+
+MISSING = bins.MISSING  # how a missing categorical value is counted: a category like any other
 QUANTILE_METHOD: Final = "inverted_cdf"  # edges and KS grid points are observed values, so discrete data stays exact
 
 

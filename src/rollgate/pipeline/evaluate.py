@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from rollgate import params as params_
 from rollgate.adapters import tracking
-from rollgate.contracts import baseline, jsonio, model_metadata, paths, reports
+from rollgate.contracts import baseline, jsonio, metrics, model_metadata, paths, reports
 from rollgate.contracts.errors import RollgateError
 from rollgate.contracts.model_metadata import ModelMetadata
 from rollgate.data import batches
@@ -40,7 +42,8 @@ def run(root: Path, track: bool = True) -> Evaluation:
     jsonio.write(root / paths.SEGMENT_METRICS, result.segments)
     for name, rel in PLOT_FILES.items():
         jsonio.write(root / rel, result.plots[name])
-    baseline.write(root / paths.BASELINE, reference.to_dict(), meta.sha256)
+    cdf = [float(np.mean(result.scores <= le)) for le in metrics.SCORE_BUCKETS]
+    baseline.write(root / paths.BASELINE, reference.to_dict(), meta.sha256, cdf)
     print(result.line())
     print(f"evaluate: baseline of {len(reference.features)} features over {len(reference.weeks)} training weeks")
     if track:

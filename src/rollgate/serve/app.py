@@ -11,6 +11,7 @@ deadline.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -23,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from rollgate.serve import predictor, routes
 from rollgate.serve.batching import BatchLimits, MicroBatcher
+from rollgate.serve.bin_counts import FLUSH_EVERY_S
 from rollgate.serve.guard import Guard
 from rollgate.serve.http import ByteBudget
 from rollgate.serve.keyfile import WatchedKeys
@@ -95,11 +97,18 @@ def _start(rt: Runtime) -> None:
             inline_rows=limits.inline_rows,
             threads=limits.scoring_threads,
         ),
-        lambda rows, scores: rt.metrics.batch(rows, scores, served.threshold),
+        lambda columns, rows, scores: rt.metrics.batch(columns, rows, scores, served.threshold),
         rt.die,
     )
     rt.info = {"predictor": chosen.kind}
     log.info("ready: %s sha256=%s predictor=%s", served.name, served.sha256, chosen.kind)
+
+
+async def _flush_every(metrics: ServerMetrics) -> None:
+    """Counts of an idle worker reach its counters too (a busy one flushes as it counts)."""
+    while True:
+        await asyncio.sleep(FLUSH_EVERY_S)
+        metrics.flush()
 
 
 def _prediction_log(settings: ServeSettings, served: ServedModel) -> PredictionLog:
@@ -116,7 +125,7 @@ def create_app(
     rt = Runtime(
         settings,
         served,
-        ServerMetrics(served.name, served.sha256),
+        ServerMetrics(served.name, served.sha256, served.baseline),
         Validator(served.features, settings.strict),
         _prediction_log(settings, served),
         ByteBudget(settings.limits.max_inflight_bytes),
@@ -130,10 +139,13 @@ def create_app(
         assert rt.batcher is not None
         rt.batcher.start()
         rt.predlog.start()
+        flusher = asyncio.get_running_loop().create_task(_flush_every(rt.metrics), name="rollgate-bin-counts")
         rt.ready = True
         yield
         rt.ready = False
         await rt.batcher.stop()
+        flusher.cancel()
+        rt.metrics.flush()
         rt.predlog.close()
 
     scoring = Starlette(routes=routes.scoring(rt), lifespan=lifespan)

@@ -61,6 +61,20 @@ class BatchLimits:
     threads: int
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Requests scored in one estimator call: their rows' columns concatenated."""
+
+    id: int
+    items: list[_Item]
+    columns: Columns
+    rows: int
+
+    @classmethod
+    def of(cls, batch_id: int, items: list[_Item]) -> _Batch:
+        return cls(batch_id, items, _concat(items), sum(i.rows for i in items))
+
+
 def _concat(items: list[_Item]) -> Columns:
     if len(items) == 1:
         return items[0].columns
@@ -74,7 +88,7 @@ class MicroBatcher:
         self,
         predict: Callable[[Columns], np.ndarray],
         limits: BatchLimits,
-        on_batch: Callable[[int, np.ndarray], None] = lambda rows, scores: None,
+        on_batch: Callable[[Columns, int, np.ndarray], None] = lambda columns, rows, scores: None,
         on_fatal: Callable[[BaseException], None] = lambda exc: None,
     ) -> None:
         self.predict, self.on_batch, self.on_fatal, self.limits = predict, on_batch, on_fatal, limits
@@ -158,49 +172,47 @@ class MicroBatcher:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-            batch = await self._collect()
-            if not batch:
+            items = await self._collect()
+            if not items:
                 continue
-            columns, rows = _concat(batch), sum(i.rows for i in batch)
+            batch = _Batch.of(batch_id, items)
             self._in_flight[batch_id] = time.monotonic()
-            if rows <= self.limits.inline_rows:
-                self._deliver(batch_id, batch, rows, *_attempt(self.predict, columns))
+            if batch.rows <= self.limits.inline_rows:
+                self._deliver(batch, *_attempt(self.predict, batch.columns))
                 continue
             await self._slots.acquire()
-            batch = [i for i in batch if not i.future.done()]  # callers that gave up while it waited
-            if not batch:
+            items = [i for i in items if not i.future.done()]  # callers that gave up while it waited
+            if not items:
                 self._slots.release()
                 self._in_flight.pop(batch_id, None)
                 continue
-            columns, rows = _concat(batch), sum(i.rows for i in batch)
-            done = loop.run_in_executor(self._pool, _attempt, self.predict, columns)
-            done.add_done_callback(functools.partial(self._finished, batch_id, batch, rows))
+            batch = _Batch.of(batch_id, items)
+            done = loop.run_in_executor(self._pool, _attempt, self.predict, batch.columns)
+            done.add_done_callback(functools.partial(self._finished, batch))
 
-    def _finished(self, batch_id: int, batch: list[_Item], rows: int, done: asyncio.Future[_Outcome]) -> None:
+    def _finished(self, batch: _Batch, done: asyncio.Future[_Outcome]) -> None:
         self._slots.release()
         if done.cancelled():
-            self._deliver(batch_id, batch, rows, None, ScoringError("scoring was cancelled"))
+            self._deliver(batch, None, ScoringError("scoring was cancelled"))
         else:
-            self._deliver(batch_id, batch, rows, *done.result())
+            self._deliver(batch, *done.result())
 
-    def _deliver(
-        self, batch_id: int, batch: list[_Item], rows: int, scores: np.ndarray | None, error: BaseException | None
-    ) -> None:
-        self._in_flight.pop(batch_id, None)
+    def _deliver(self, batch: _Batch, scores: np.ndarray | None, error: BaseException | None) -> None:
+        self._in_flight.pop(batch.id, None)
         if scores is not None:
             try:
-                self.on_batch(rows, scores)
+                self.on_batch(batch.columns, batch.rows, scores)
             except Exception as exc:  # counting failed: this batch fails, the next one is unaffected
                 scores, error = None, exc
         if scores is None:
-            log.error("scoring a batch of %d rows failed: %r", rows, error)
+            log.error("scoring a batch of %d rows failed: %r", batch.rows, error)
             failure = ScoringError(f"scoring failed: {type(error).__name__}")
-            for item in batch:
+            for item in batch.items:
                 if not item.future.done():
                     item.future.set_exception(failure)
             return
         start = 0
-        for item in batch:
+        for item in batch.items:
             if not item.future.done():  # the caller may have gone away
                 item.future.set_result(scores[start : start + item.rows])
             start += item.rows

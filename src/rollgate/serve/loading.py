@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rollgate.contracts import model_metadata, release
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.errors import ArtifactError, RollgateError
 from rollgate.contracts.features import FeatureContract
 from rollgate.model import artifact
@@ -36,6 +37,7 @@ class ServedModel:
     fingerprint: str | None  # expected prediction fingerprint on the probe set, when known
     fingerprint_rows: int | None  # the probe set's size it was computed on, when known
     record: dict[str, Any]  # what GET /v1/model returns
+    baseline: ServedBaseline | None = None  # the release record's bins: every scored row is counted into them
 
 
 class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
@@ -134,15 +136,18 @@ def load(uri: str, sha256: str, release_path: str | None, threshold: float | Non
         if rel.model.sha256 != sha256:
             raise ArtifactError(f"{release_path}: pins sha256 {rel.model.sha256}, not the expected {sha256}")
         name, features, default_threshold = rel.model.name, rel.features, rel.threshold
+        baseline = rel.baseline
+        if baseline is not None:
+            baseline.check_features(features.names, release_path)
         # The release record does not say how many probe rows its fingerprint used: not checked here.
         fingerprint, probe_rows, record = rel.model.prediction_fingerprint, None, json.loads(json.dumps(rel.to_dict()))
     else:
         name, features, fingerprint, probe_rows, record = _from_metadata(uri, sha256)
-        default_threshold = DEFAULT_THRESHOLD
+        default_threshold, baseline = DEFAULT_THRESHOLD, None
     model = artifact.loads(data, expected_sha256=sha256, source=uri)
     chosen = default_threshold if threshold is None else threshold
     record = {**record, "threshold": chosen}
-    return ServedModel(model, name, sha256, features, chosen, fingerprint, probe_rows, record)
+    return ServedModel(model, name, sha256, features, chosen, fingerprint, probe_rows, record, baseline)
 
 
 def _release(path: str) -> release.Release:

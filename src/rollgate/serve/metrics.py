@@ -16,7 +16,10 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 from rollgate.contracts import metrics as contract
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.errors import RollgateError
+from rollgate.serve.bin_counts import BinCounts
+from rollgate.serve.validation import Columns
 
 # Latency buckets for a server whose goal is a p99 under 15 ms, with room to see it miss.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -57,7 +60,7 @@ def prepare_multiprocess_dir(default: str | None = None) -> str | None:
 class ServerMetrics:
     """One object per process holding every metric of the contract."""
 
-    def __init__(self, name: str, sha256: str) -> None:
+    def __init__(self, name: str, sha256: str, baseline: ServedBaseline | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
         self.requests = Counter(_n(contract.REQUESTS), contract.REQUESTS.help, contract.REQUESTS.labels, registry=reg)
@@ -95,6 +98,19 @@ class ServerMetrics:
         self.auth_requests = Counter(
             _n(contract.AUTH_REQUESTS), contract.AUTH_REQUESTS.help, contract.AUTH_REQUESTS.labels, registry=reg
         )
+        # Only with the release record's baseline: every scored row counted into its bins (see bin_counts).
+        self.bins: BinCounts | None = None
+        if baseline is not None:
+            binned = contract.FEATURE_BIN
+            counter = Counter(_n(binned), binned.help, binned.labels, registry=reg)
+            share = Gauge(
+                contract.FEATURE_REFERENCE_SHARE.name,
+                contract.FEATURE_REFERENCE_SHARE.help,
+                contract.FEATURE_REFERENCE_SHARE.labels,
+                registry=reg,
+                multiprocess_mode="max",
+            )
+            self.bins = BinCounts(baseline, counter, share)
         self._labels: dict[tuple[str, ...], Any] = {}
         self._auth_labels: dict[tuple[str, str], Any] = {}
         # Series exist from the start at 0, so rates and ratios are defined before the first event.
@@ -116,8 +132,10 @@ class ServerMetrics:
             child = self._auth_labels[key, outcome] = self.auth_requests.labels(key=key, outcome=outcome)
         child.inc()
 
-    def batch(self, rows: int, scores: np.ndarray, threshold: float) -> None:
+    def batch(self, columns: Columns, rows: int, scores: np.ndarray, threshold: float) -> None:
         self.batch_rows.observe(rows)
+        if self.bins is not None:
+            self.bins.count(columns, rows)
         observe_many(self.score, scores)
         positives = int(np.count_nonzero(scores >= threshold))
         if positives:
@@ -128,7 +146,13 @@ class ServerMetrics:
     def reject(self, reason: str, rows: int) -> None:
         self.rejected.labels(reason=reason).inc(rows)
 
+    def flush(self) -> None:
+        """What is counted but not yet in the counters, added now (a scrape, a timer, shutting down)."""
+        if self.bins is not None:
+            self.bins.flush()
+
     def exposition(self) -> bytes:
+        self.flush()
         path = multiprocess_dir()
         if path is None:
             return generate_latest(self.registry)
