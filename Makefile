@@ -41,6 +41,21 @@ demo: install
 demo-monitor: install
 	$(RUN) demo --monitor "$${SHIFT:-amount_inflation}" || test $$? -eq 1
 
+## monitor-collect: ADOPT (your log export goes here): ENV's window into build/monitor/ (docs/workflows.md); the example: the WEEKS (6) weeks after data/ shifted by SHIFT (none), ROWS rows a week, scored by ENV's deployed model and logged as the server logs
+.PHONY: monitor-collect
+monitor-collect: install
+	$(RUN) monitor collect --env "$${ENV:-prod}" --shift "$${SHIFT:-none}" $${WEEKS:+--weeks "$$WEEKS"} $${ROWS:+--rows-per-week "$$ROWS"}
+
+## monitor-judge: the monitor on ENV's collected window, and its deployed model against the previous known-good one on the matured rows (build/monitor/)
+.PHONY: monitor-judge
+monitor-judge: install
+	$(RUN) monitor judge --env "$${ENV:-prod}"
+
+## monitor-pr: open or update the retraining or revert pull request the judged evidence calls for (App token: GITHUB_TOKEN; suppressions: configs/monitor/suppressions.yaml; RUN_URL=the run's page)
+.PHONY: monitor-pr
+monitor-pr: install
+	$(RUN) monitor pr --env "$${ENV:-prod}" $${RUN_URL:+--run-url "$$RUN_URL"}
+
 ## test-deps: as root, install the system tools the suites and benchmarks need (Debian packages: wrk, nginx, promtool, …)
 .PHONY: test-deps
 test-deps:

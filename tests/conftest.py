@@ -69,7 +69,8 @@ def schemas() -> Path:
 # Each module runs on one xdist worker (its module fixtures are built once); so do the modules that
 # share the session's delivery story, and the load-sensitive server tests (never beside each other).
 STORY = ("test_model_store.py", "test_preview.py", "test_promote.py", "test_rollback.py", "test_trust.py")
-PROMOTED = ("tests/ci/test_classify.py", "tests/ci/test_aborted.py", "tests/workflows/test_rollback.py")
+PROMOTED = ("tests/ci/test_classify.py", "tests/ci/test_aborted.py", "tests/workflows/test_rollback.py",
+            "tests/ci/test_monitor_pr.py", "tests/workflows/test_monitor.py")  # fmt: skip
 GROUPS = (
     {f"tests/delivery/{name}": "story" for name in STORY}
     | dict.fromkeys(PROMOTED, "promoted")  # they share `promoted_prod`

@@ -667,6 +667,49 @@ def _monitor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         step.add_argument("--sha256", help="the model digest every prediction-log line must carry")
         step.add_argument("--out", type=Path, default=Path("reports/monitor"), help="default reports/monitor")
         step.set_defaults(func=_monitor)
+    _monitor_workflow_parser(steps)
+
+
+def _monitor_workflow(args: argparse.Namespace) -> int:
+    """The monitor workflow's steps; exit 2 on bad input (one line naming the file; nothing pushed)."""
+    try:
+        if args.monitor_command == "collect":
+            _pipeline_extra("monitor collect")
+            from rollgate.ci import monitor_collect
+            from rollgate.data.example import generate
+
+            weekly = generate.GenerateOptions(args.seed, args.weeks, 0, args.shift, args.rows_per_week)
+            print(monitor_collect.collect(args.root, args.env, weekly, args.sample))
+        elif args.monitor_command == "judge":
+            from rollgate.ci import monitor_judge
+
+            print(monitor_judge.judge(args.root, args.env))
+        else:
+            from rollgate.ci import monitor_pr
+
+            print(monitor_pr.pr(args.root, args.env, args.base, args.run_url))
+    except RollgateError as exc:
+        print(f"rollgate monitor {args.monitor_command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _monitor_workflow_parser(steps: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    collect = steps.add_parser(
+        "collect", help="ADOPT: the example's window for ENV: the weeks after data/, scored by ENV's model, logged"
+    )
+    collect.add_argument("--weeks", type=int, default=6, help="weeks after the training data (default 6)")
+    collect.add_argument("--shift", default="none", choices=("none", "amount_inflation", "online_surge", "fraud_wave"))
+    collect.add_argument("--seed", type=int, default=0)
+    collect.add_argument("--rows-per-week", type=int, default=9_000, help="rows generated per week (default 9000)")
+    collect.add_argument("--sample", type=float, default=1.0, help="share of rows logged, as serve's (default 1)")
+    judge = steps.add_parser("judge", help="the window's monitor run and the deployed-vs-previous comparison")
+    pr = steps.add_parser("pr", help="open or update the retraining or revert pull request the evidence calls for")
+    pr.add_argument("--base", default="main", help="the branch the pull request goes into (default main)")
+    pr.add_argument("--run-url", default="", help="the workflow run whose artifacts hold the charts")
+    for step in (collect, judge, pr):
+        step.add_argument("--env", required=True, help="the environment whose deployed model is monitored")
+        step.set_defaults(func=_monitor_workflow)
 
 
 def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

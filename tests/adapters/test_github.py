@@ -260,7 +260,8 @@ def test_every_route_the_client_calls_is_in_the_extracted_description() -> None:
     assert set(declared) == set(github.ROUTES)
     for route in github.ROUTES:
         assert (route.method, route.template) in openapi.OPERATIONS
-        found = described.route(route.method, route.fill(owner="o", repo="r", issue_number=1, comment_id=2))
+        filled = route.fill(owner="o", repo="r", issue_number=1, comment_id=2, pull_number=3)
+        found = described.route(route.method, filled)
         assert found is not None and found[0].template == route.template
 
 

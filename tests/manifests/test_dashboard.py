@@ -154,13 +154,14 @@ def test_an_analysed_metric_without_a_panel_is_refused(monkeypatch: pytest.Monke
         dashboard.build(PROD)
 
 
-def test_the_latency_panel_draws_three_quantiles_and_the_objective_when_given() -> None:
+def test_the_latency_panel_draws_three_quantiles_and_the_environments_objective() -> None:
     latency = _panels(dashboard.build(PROD))["Latency quantiles of scoring requests"]
     quantiles = [re.match(r"histogram_quantile\(([0-9.]+), ", t["expr"]) for t in latency["targets"]]
     assert [q.group(1) for q in quantiles if q] == ["0.5", "0.9", "0.99"]
     assert all(f"{metrics.REQUEST_DURATION.name}_bucket" in t["expr"] for t in latency["targets"])
-    assert "thresholds" not in latency["fieldConfig"]["defaults"]
-    drawn = _panels(dashboard.build(PROD, latency_objective_s=0.25))["Latency quantiles of scoring requests"]
+    assert latency["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == PROD.alerts.p99_objective_seconds
+    other = PROD.model_copy(update={"alerts": PROD.alerts.model_copy(update={"p99_objective_seconds": 0.25})})
+    drawn = _panels(dashboard.build(other))["Latency quantiles of scoring requests"]
     assert drawn["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == 0.25
 
 

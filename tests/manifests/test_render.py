@@ -239,7 +239,7 @@ def test_pods_are_hardened_and_pinned() -> None:
     assert {"requests", "limits"} <= set(container["resources"])
     assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
     assert _option(container["args"], "--release") == "/etc/rollgate/release.json"
-    configmap = _by_kind("ConfigMap")
+    (configmap,) = [d for d in _docs(TEXTS).values() if d["kind"] == "ConfigMap" and "release.json" in d["data"]]
     assert pod["volumes"][0]["configMap"]["name"] == configmap["metadata"]["name"]
     served = release.loads(configmap["data"]["release.json"], "configmap")
     assert served == EXAMPLE  # the pod verifies exactly this URI and sha256

@@ -318,6 +318,14 @@ def _create_pull(api: GitHubAPI, call: Call) -> Answer:
     return Answer(201, copy.deepcopy(api.state.issues[number]), {"Location": f"{call.here}/{number}"})
 
 
+def _update_pull(api: GitHubAPI, call: Call) -> Answer:
+    pull = api.state.issues.get(call.args["pull_number"])
+    if pull is None:
+        return _error(404, "Not Found", docs=call.docs)
+    pull.update({k: v for k, v in call.body.items() if k in ("title", "body", "state")}, updated_at=_now())
+    return Answer(200, copy.deepcopy(pull))
+
+
 _FULL_ONLY = ("merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments", "review_comments",
               "maintainer_can_modify", "commits", "additions", "deletions", "changed_files")  # fmt: skip
 
@@ -345,6 +353,7 @@ _HANDLERS = {
     "issues/update-comment": _update_comment,
     "pulls/create": _create_pull,
     "pulls/list": _list_pulls,
+    "pulls/update": _update_pull,
     "repos/create-dispatch-event": _dispatch,
 }
 

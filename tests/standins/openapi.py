@@ -30,6 +30,7 @@ OPERATIONS = (
     ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"),
     ("POST", "/repos/{owner}/{repo}/pulls"),
     ("GET", "/repos/{owner}/{repo}/pulls"),
+    ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"),
     ("POST", "/repos/{owner}/{repo}/dispatches"),
 )
 # GitHub answers these on any route (authentication, rate limits) without every operation listing them.

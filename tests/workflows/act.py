@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, Project
+from tests.helpers import ROOT, Project, copy_project
 
 ACTIONS = Path(__file__).parent / "actions"
 PINNED = re.compile(r"^\s*-?\s*uses:\s*([\w.-]+)/([\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})", re.MULTILINE)
@@ -51,6 +51,18 @@ def add_workflow_files(project: Project) -> None:
             shutil.copytree(source, dest, dirs_exist_ok=True)
         else:
             shutil.copy2(source, dest)
+
+
+def workflow_project(promoted: Project, folder: Path) -> Project:
+    """A copy of the promoted project under `folder` with the workflows, its DVC remote by absolute path
+    (act's workspaces live elsewhere), committed and pushed."""
+    act_binary()
+    project = copy_project(promoted, folder)
+    project.dvc("remote", "modify", "local", "url", str(folder / "dvc-remote"))
+    add_workflow_files(project)
+    project.commit("the workflows")
+    project.git("push", "-q", "origin", "main")
+    return project
 
 
 def local_repositories(workflow_text: str) -> list[str]:

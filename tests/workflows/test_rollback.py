@@ -14,7 +14,7 @@ from rollgate.contracts import paths
 from tests.helpers import Project, copy_project
 from tests.standins import openapi
 from tests.standins.github_api import GitHubAPI, Identity
-from tests.workflows.act import Act, act_binary, add_workflow_files
+from tests.workflows.act import Act, workflow_project
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +32,7 @@ def _tree(project: Project, rev: str, folder: str = "manifests/prod") -> str:
 def promoted(promoted_prod: Project, tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, str, str]:
     """The session's promoted project with the workflows and its remote by absolute path (act's
     workspaces live elsewhere), pushed; (project, its prod promotion, manifests/prod/'s tree before it)."""
-    act_binary()
-    base = tmp_path_factory.mktemp("rollback-workflow")
-    project = copy_project(promoted_prod, base)
-    project.dvc("remote", "modify", "local", "url", str(base / "dvc-remote"))
-    add_workflow_files(project)
-    project.commit("the workflows")
-    project.git("push", "-q", "origin", "main")
+    project = workflow_project(promoted_prod, tmp_path_factory.mktemp("rollback-workflow"))
     promotion = project.git("log", "-1", "--format=%H", "--", "manifests/prod").stdout.strip()
     return project, promotion, _tree(project, f"{promotion}~1")
 

@@ -49,7 +49,9 @@ CREATE_COMMENT = Route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comm
 UPDATE_COMMENT = Route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
 LIST_PULLS = Route("GET", "/repos/{owner}/{repo}/pulls")
 CREATE_PULL = Route("POST", "/repos/{owner}/{repo}/pulls")
-ROUTES = (LIST_COMMENTS, CREATE_COMMENT, UPDATE_COMMENT, LIST_PULLS, CREATE_PULL)  # every call this module makes
+UPDATE_PULL = Route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
+# every call this module makes
+ROUTES = (LIST_COMMENTS, CREATE_COMMENT, UPDATE_COMMENT, LIST_PULLS, CREATE_PULL, UPDATE_PULL)
 
 
 @dataclass(frozen=True)
@@ -227,9 +229,9 @@ def upsert_comment(number: int, body: str, marker: str, client: Client | None = 
 
 @dataclass(frozen=True)
 class Opened:
-    """A pull request `open_pull` opened, or found open already for the same branch."""
+    """A pull request `open_pull` opened, or found open already for the same branch (or `update_pull` updated)."""
 
-    action: Literal["opened", "found"]
+    action: Literal["opened", "found", "updated"]
     number: int
     url: str
 
@@ -252,6 +254,13 @@ def create_pull(head: str, base: str, title: str, body: str, client: Client | No
         CREATE_PULL, body={"title": title, "head": head, "base": base, "body": body[:COMMENT_LIMIT]}
     ).data
     return Opened("opened", int(made["number"]), str(made["html_url"]))
+
+
+def update_pull(number: int, title: str, body: str, client: Client | None = None) -> Opened:
+    """Replace the title and body of open pull request `number` (`body` cut to GitHub's limit)."""
+    client = client or Client.from_env()
+    done = client.call(UPDATE_PULL, body={"title": title, "body": body[:COMMENT_LIMIT]}, pull_number=number).data
+    return Opened("updated", int(done["number"]), str(done["html_url"]))
 
 
 def open_pull(head: str, base: str, title: str, body: str, client: Client | None = None) -> Opened:

@@ -88,10 +88,10 @@ def read_event(path: Path, cluster_app: str, envs: list[str]) -> Aborted:
     return Aborted(**dispatch(path, cluster_app, EVENT, FIELDS, envs))
 
 
-def cause(root: Path, aborted: Aborted) -> tuple[str, str] | None:
-    """The commit to revert and why, or None when no live promotion of that digest is left (reverted
-    already)."""
-    live = [e for e in trust.ledger(root, aborted.env).live if e.digest == aborted.model_sha256]
+def cause(root: Path, env: str, digest: str) -> tuple[str, str] | None:
+    """The commit to revert to take `digest` out of `env` and why, or None when no live promotion of that
+    digest is left (reverted already)."""
+    live = [e for e in trust.ledger(root, env).live if e.digest == digest]
     if not live:
         return None
     entry = live[-1]
@@ -123,11 +123,18 @@ def body(aborted: Aborted, sha: str, why: str) -> str:
     )
 
 
+def push_revert(root: Path, env: str, sha: str, branch: str, base: str) -> None:
+    """`branch` from `base` with the revert of `sha` by `env`'s promotion identity, pushed."""
+    git.git(root, "checkout", "-q", "-B", branch, git.require_commit(root, base, "--base"))
+    git.revert(root, [sha], identity.load(root, env))
+    git.push(root)
+
+
 def run(root: Path, event: Path, cluster_app: str, base: str = "main") -> str:
     """`rollgate pr revert`: push the revert branch and open (or find) its pull request into `base`;
     what happened."""
     aborted = read_event(event, cluster_app, paths.environments(root))
-    found = cause(root, aborted)
+    found = cause(root, aborted.env, aborted.model_sha256)
     if found is None:
         return f"{aborted.env}: no live promotion of {aborted.model_sha256[:12]}: reverted already, nothing to open"
     sha, why = found
@@ -135,9 +142,7 @@ def run(root: Path, event: Path, cluster_app: str, base: str = "main") -> str:
     client = github.Client.from_env()
     opened = github.find_pull(branch, base, client)  # a retried notification: nothing new to push
     if opened is None:
-        git.git(root, "checkout", "-q", "-B", branch, git.require_commit(root, base, "--base"))
-        git.revert(root, [sha], identity.load(root, aborted.env))
-        git.push(root)
+        push_revert(root, aborted.env, sha, branch, base)
         subject = git.git(root, "log", "-1", "--format=%s", sha).strip()
         title = f'Revert "{subject}": rollout aborted in {aborted.env}'
         opened = github.create_pull(branch, base, title, body(aborted, sha, why), client)

@@ -80,11 +80,12 @@ def _layout(sections: list[tuple[str, list[p.Panel]]]) -> list[dict[str, Any]]:
     return out
 
 
-def build(cfg: DeployConfig, latency_objective_s: float | None = None) -> dict[str, Any]:
-    """The dashboard of `cfg`'s environment; a latency objective, when given, is drawn on the latency panel."""
+def build(cfg: DeployConfig) -> dict[str, Any]:
+    """The dashboard of `cfg`'s environment; its latency objective (`alerts.p99_objective_seconds`) is
+    drawn on the latency panel."""
     scope = p.Scope(cfg.namespace, f"{2 * cfg.analysis.interval_seconds}s")  # the AnalysisTemplate's window
     sections = [
-        ("Traffic", p.traffic_panels(scope, latency_objective_s)),
+        ("Traffic", p.traffic_panels(scope, cfg.alerts.p99_objective_seconds)),
         ("Canary against stable, as the analysis judges it", p.canary_panels(scope)),
         ("Model", p.model_panels(scope)),
         ("Drift", p.drift_panels(scope)),
@@ -101,19 +102,17 @@ def data_key(cfg: DeployConfig) -> str:
     return f"{cfg.app}-{cfg.env}.json"
 
 
-def text(cfg: DeployConfig, latency_objective_s: float | None = None) -> str:
+def text(cfg: DeployConfig) -> str:
     """The dashboard's canonical JSON: same config, same bytes."""
-    return jsonio.dumps(build(cfg, latency_objective_s))
+    return jsonio.dumps(build(cfg))
 
 
-def context(cfg: DeployConfig, latency_objective_s: float | None = None) -> dict[str, object]:
+def context(cfg: DeployConfig) -> dict[str, object]:
     """What `dashboard-configmap.yaml.j2` needs beside render's `cfg` and `file`."""
     labels = {"app": cfg.app, "app.kubernetes.io/part-of": "rollgate", "rollgate.dev/env": cfg.env}
     return {
         "dashboard_name": f"{cfg.app}-dashboard",
         "dashboard_labels": json.dumps({**labels, "grafana_dashboard": "1"}),  # the sidecar's label
         "dashboard_key": data_key(cfg),
-        "dashboard_json": text(
-            cfg, cfg.alerts.p99_objective_seconds if latency_objective_s is None else latency_objective_s
-        ),
+        "dashboard_json": text(cfg),
     }

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from rollgate.adapters import dvc_store, git
 from rollgate.contracts import model_metadata, paths, release, reports
+from rollgate.contracts.bins import ServedBaseline
 from rollgate.contracts.errors import ArtifactError, ContractError, RollgateError
 from rollgate.contracts.release import Release
-from rollgate.delivery import record
+from rollgate.delivery import preconditions, record
 from rollgate.manifests import local_pod, render
 from rollgate.manifests.deploy_config import load_deploy_config
 from rollgate.model import artifact
@@ -85,19 +86,37 @@ def canary(root: Path, env: str, *, out: Path, stable_side: Side, model: Path | 
         expected = sha256 if sha256 is not None and sha256 != actual else meta.sha256
         raise ArtifactError(f"{path} has sha256 {actual}, not {expected}")
     ours = root / paths.MODEL_METADATA
-    if (ours.is_file() and model_metadata.read(ours).sha256 == actual) and (root / paths.EVALUATE_METRICS).is_file():
+    mine = ours.is_file() and model_metadata.read(ours).sha256 == actual
+    if mine and (root / paths.EVALUATE_METRICS).is_file():
         evaluation = reports.read_evaluation(root / paths.EVALUATE_METRICS)
     else:  # a model from elsewhere: judged at the champion's threshold, reported with the champion's metrics
         evaluation = {**stable_side.release.metrics, m.THRESHOLD_AT_FPR: stable_side.release.threshold}
+    served = preconditions.baseline_on_disk(root, meta, required=False) if mine else None
     cfg = load_deploy_config(root, env)
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    candidate = record.Candidate(meta, md5, evaluation, source_commit=git.head_or_none(root) or "0" * 40)
+    candidate = record.Candidate(
+        meta, md5, evaluation, source_commit=git.head_or_none(root) or "0" * 40,
+        baseline=served or _stable_bins(stable_side, meta.features.names, path),
+    )  # fmt: skip
     built = record.build(
         candidate, env=env, verdict="promote", champion_sha256=stable_side.release.model.sha256,
         storage_base=cfg.model_storage_base, image=cfg.image.pinned(),
     )  # fmt: skip
     render.render(root, env, built, out)
     return Side("canary", out, built, pod_template_hash(out))
+
+
+def _stable_bins(stable_side: Side, names: list[str], path: Path) -> ServedBaseline:
+    """A challenger without a baseline of its own (a model from elsewhere) counts its rows into the
+    champion's bins, when they are bins of the same features: the rehearsal judges the analysis, not
+    the alerts."""
+    bins = stable_side.release.baseline
+    if bins is None or [f.name for f in bins.features] != names:
+        raise RollgateError(
+            f"{path}: no baseline for this challenger (reports/baseline.json is another model's) and the "
+            "champion's bins are not for its features: rehearse the pipeline's own model (`make repro`)"
+        )
+    return bins
 
 
 def given(folder: Path) -> Side:
