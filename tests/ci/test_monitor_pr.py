@@ -3,6 +3,7 @@ the GitHub API stand-in: one per (environment, cause, model digest), refused who
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -12,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rollgate.ci import monitor_decide, monitor_pr, monitor_suppress
+from rollgate.ci import monitor_decide, monitor_models, monitor_pr, monitor_suppress
 from rollgate.ci.monitor_collect import WORK
 from rollgate.ci.monitor_decide import RETRAIN, REVERT, Evidence, Key, Paired, decide
 from rollgate.ci.monitor_suppress import Suppression
-from rollgate.contracts import paths
+from rollgate.contracts import paths, release
 from rollgate.contracts.errors import ContractError
 from rollgate.data.example import generate
 from tests.helpers import Project, copy_project
@@ -254,3 +255,17 @@ def test_evidence_of_another_environment_is_refused(tmp_path: Path) -> None:
         monitor_pr.evidence(tmp_path, "prod")
     with pytest.raises(ContractError, match="run `make monitor-judge` first"):
         monitor_pr.evidence(tmp_path / "nowhere", "prod")
+
+
+@pytest.mark.integration
+def test_the_baseline_is_the_one_the_release_record_pins_or_none(promoted_prod: Project, tmp_path: Path) -> None:
+    record = release.read(promoted_prod.path / paths.release_record("prod"))
+    assert record is not None and record.baseline is not None
+    fetched = monitor_models.write_baseline(promoted_prod.path, record, tmp_path / "baseline.json")
+    assert json.loads(fetched.read_text())["model_sha256"] == record.model.sha256
+    with pytest.raises(ContractError, match=r"manifests/prod/release.json: no baseline"):
+        monitor_models.write_baseline(promoted_prod.path, dataclasses.replace(record, baseline=None), tmp_path / "b")
+    other = dataclasses.replace(record, baseline=dataclasses.replace(record.baseline, sha256="0" * 64))
+    with pytest.raises(ContractError, match=r"not the baseline manifests/prod/release.json pins"):
+        monitor_models.write_baseline(promoted_prod.path, other, tmp_path / "c")
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()

@@ -12,6 +12,7 @@ the DVC cache or the default remote by their `dvc_md5`, checked against the pinn
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,9 +87,16 @@ def write_model(root: Path, record: Release, dest: Path) -> Path:
 
 
 def write_baseline(root: Path, record: Release, dest: Path) -> Path:
-    """The model's monitoring baseline at `dest`, checked to belong to that model; `dest`."""
-    out = str(paths.BASELINE)
+    """The model's monitoring baseline at `dest`: the one its release record pins by sha256, belonging to
+    that model; `dest`. A record without a baseline is refused (promote it again after `make repro`)."""
+    out, where = str(paths.BASELINE), paths.release_record(record.env)
+    if record.baseline is None:
+        raise ContractError(
+            f"{where}: no baseline (promoted before baselines existed): promote it again after `make repro`"
+        )
     data = dvc_store.read_object(root, _locked_md5(root, record.lineage.source_commit, out), out)
+    if hashlib.sha256(data).hexdigest() != record.baseline.sha256:
+        raise ContractError(f"{out}@{record.lineage.source_commit[:12]}: not the baseline {where} pins (sha256)")
     atomic.write_bytes(dest, data)
     doc, _ = baseline.read(dest)
     if doc.get(baseline.DIGEST) != record.model.sha256:
