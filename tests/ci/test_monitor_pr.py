@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rollgate.ci import monitor_decide, monitor_models, monitor_pr, monitor_suppress
+from rollgate.ci import monitor_decide, monitor_judge, monitor_models, monitor_pr, monitor_suppress
 from rollgate.ci.monitor_collect import WORK
 from rollgate.ci.monitor_decide import RETRAIN, REVERT, Evidence, Key, Paired, decide
 from rollgate.ci.monitor_suppress import Suppression
@@ -269,3 +269,13 @@ def test_the_baseline_is_the_one_the_release_record_pins_or_none(promoted_prod: 
     with pytest.raises(ContractError, match=r"not the baseline manifests/prod/release.json pins"):
         monitor_models.write_baseline(promoted_prod.path, other, tmp_path / "c")
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+@pytest.mark.unit
+def test_the_weeks_compared_before_count_for_the_same_deployed_model_only(tmp_path: Path) -> None:
+    assert monitor_judge.compared_before(tmp_path, "ab" * 32) == []
+    path = tmp_path / monitor_judge.JUDGED_EVIDENCE
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"model_sha256": "ab" * 32, "compared": ["2026-02-02.parquet"]}))
+    assert monitor_judge.compared_before(tmp_path, "ab" * 32) == ["2026-02-02.parquet"]
+    assert monitor_judge.compared_before(tmp_path, "cd" * 32) == []  # another model: its own comparisons

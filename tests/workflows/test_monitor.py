@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from rollgate.adapters import identity
-from rollgate.contracts import paths
+from rollgate.contracts import baseline, paths
 from tests.helpers import ROOT, Project, copy_project
 from tests.standins import openapi
 from tests.standins.github_api import GitHubAPI, Identity
@@ -147,6 +147,9 @@ def degraded(promoted: Project, tmp_path_factory: pytest.TempPathFactory) -> tup
     record = json.loads(record_path.read_text())
     champion, digest = record["model"]["sha256"], meta["sha256"]
     record["model"].update(sha256=digest, dvc_md5=md5, prediction_fingerprint=meta["prediction_fingerprint"])
+    doc, file_sha = baseline.read(project.path / paths.BASELINE)  # the weaker model's own baseline
+    names = [f["name"] for f in meta["features"]]
+    record["baseline"] = baseline.served(doc, file_sha, names, str(paths.BASELINE)).to_dict()
     record["lineage"]["source_commit"], record["gate"]["champion_sha256"] = source, champion
     record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     trailers = f"Rollgate-Env: prod\nRollgate-Model-Sha256: {digest}\nRollgate-Source-Commit: {source}\n"

@@ -5,9 +5,12 @@
    previous run's report (`build/monitor-judged/report.json`, when the workflow restored one) as
    `--judged`, so each cohort is judged once. Its retrain alarms call for a retraining pull request.
 2. **The revert comparison**: the full labelled tables of the weeks whose labels have matured (never the
-   sampled log), pooled into one window and scored by the deployed model and by the previous
-   known-good one, judged by `monitor performance --previous-score-column` (the paired DeLong test).
-   It runs only with a previous model and at least `MIN_POOLED_POSITIVES` positives in those rows.
+   sampled log) and that no earlier comparison of this deployed model judged, pooled into one window
+   and scored by the deployed model and by the previous known-good one, judged by `monitor performance
+   --previous-score-column` (the paired DeLong test). It runs only with a previous model and at least
+   `MIN_POOLED_POSITIVES` positives in those rows; weeks with fewer wait and are pooled again next run.
+   Each week is judged once (the previous run's evidence, `build/monitor-judged/judge.json`, lists the
+   weeks judged so far), so a matured week is not re-tested every week.
 
 Writes `build/monitor/report/` and `build/monitor/revert/` (report.json, report.md, charts) and
 `build/monitor/judge.json`, the evidence `rollgate monitor pr` decides on. Alarms are results: exit 0.
@@ -35,6 +38,7 @@ from rollgate.monitoring import read, run
 from rollgate.monitoring.options import Options
 
 JUDGED = Path("build/monitor-judged/report.json")  # the previous run's window report (the workflow's cache)
+JUDGED_EVIDENCE = JUDGED.with_name("judge.json")  # the previous run's evidence: the weeks compared so far
 EVIDENCE = "judge.json"
 SCORE, PREVIOUS = "score", "previous_score"
 
@@ -50,6 +54,15 @@ def _window(root: Path, env: str, collected: dict[str, Any], baseline: Path, sha
     )  # fmt: skip
     run.monitor(options)
     return jsonio.read(options.out / "report.json", monitor_report.SCHEMA)
+
+
+def compared_before(root: Path, sha256: str) -> list[str]:
+    """The weeks an earlier run's revert comparison of the deployed model `sha256` judged."""
+    path = root / JUDGED_EVIDENCE
+    if not path.is_file():
+        return []
+    before = json.loads(path.read_text(encoding="utf-8"))
+    return list(before.get("compared", [])) if before.get("model_sha256") == sha256 else []
 
 
 def _matured(collected: dict[str, Any]) -> list[str]:
@@ -77,7 +90,7 @@ def _paired(root: Path, models: monitor_models.Models, files: list[str], baselin
     if models.previous is None:
         return {"positives": 0, "why_not": models.why_no_previous}
     if not files:
-        return {"positives": 0, "why_not": "no collected week's labels have matured yet"}
+        return {"positives": 0, "why_not": "no matured week that an earlier comparison has not judged"}
     frame = _pooled(root, files, DATASET.label)
     y = frame[DATASET.label].to_numpy(dtype=np.int64)
     found: dict[str, Any] = {"positives": int(y.sum()), "rows": len(frame), "weeks": files, "why_not": ""}
@@ -125,10 +138,13 @@ def judge(root: Path, env: str) -> str:
     baseline = monitor_models.write_baseline(root, models.deployed, root / WORK / "baseline.json")
     window = _window(root, env, collected, baseline, sha256)
     matured = _matured(collected)
-    paired = _paired(root, models, matured, baseline)
+    compared = compared_before(root, sha256)
+    paired = _paired(root, models, [w for w in matured if w not in compared], baseline)
+    if "report" in paired:  # judged: these weeks are never compared again for this model
+        compared += paired["weeks"]
     verdicts = [window["verdict"], *([paired["report"]] if "report" in paired else [])]
     doc = {
-        "env": env, "model_sha256": sha256, "as_of": collected["as_of"], "matured": matured,
+        "env": env, "model_sha256": sha256, "as_of": collected["as_of"], "matured": matured, "compared": compared,
         "retrain": [_alarm(a) for v in verdicts for a in v["retrain"]], "paired": paired,
         "promotion": models.promotion.commit.sha if models.promotion else None,
     }  # fmt: skip

@@ -29,7 +29,7 @@ from rollgate.adapters import dvc, dvc_cli, dvc_store, git, github, gitlog, iden
 from rollgate.ci import aborted, monitor_body, monitor_suppress
 from rollgate.ci.monitor_collect import ROWS, WORK
 from rollgate.ci.monitor_decide import REVERT, Decision, Evidence, Key, Paired, decide
-from rollgate.ci.monitor_judge import EVIDENCE, JUDGED
+from rollgate.ci.monitor_judge import EVIDENCE, JUDGED, JUDGED_EVIDENCE
 from rollgate.contracts import paths
 from rollgate.contracts.errors import ContractError
 
@@ -166,8 +166,9 @@ def pr(root: Path, env: str, base: str = "main", run_url: str = "", today: datet
 
 
 def _remember(root: Path) -> None:
-    """The window's report becomes the next run's `--judged` (the workflow caches the folder)."""
-    report = root / WORK / "report/report.json"
-    if report.is_file():
-        (root / JUDGED).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(report, root / JUDGED)
+    """The window's report becomes the next run's `--judged`, and the evidence says which weeks the
+    revert comparison has judged (the workflow caches the folder)."""
+    (root / JUDGED).parent.mkdir(parents=True, exist_ok=True)
+    for source, dest in ((root / WORK / "report/report.json", JUDGED), (root / WORK / EVIDENCE, JUDGED_EVIDENCE)):
+        if source.is_file():
+            shutil.copy2(source, root / dest)
