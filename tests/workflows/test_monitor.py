@@ -74,6 +74,7 @@ def _calls(api: GitHubAPI, operation: str) -> list[dict[str, Any]]:
     return [c for c in api.calls if c["operation"] == operation]
 
 
+@pytest.mark.e2e  # the monitor's act runs belong to make test-e2e (../shared/TESTING.md)
 def test_a_drifted_week_opens_exactly_one_retraining_pr(own: Project, api: GitHubAPI, tmp_path: Path) -> None:
     main, digest = _origin(own, "rev-parse", "main"), _digest(own)
     run = _run(own, tmp_path / "act", api, "amount_inflation")
