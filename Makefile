@@ -130,6 +130,11 @@ $(STAGES): install
 bench-gate: install
 	$(BIN)/python -m benchmarks.gate.simulate --seeds $${SEEDS:-1000} --cell-seeds $${CELL_SEEDS:-100}
 
+## bench-batch: `rollgate batch score` against an in-process predict_proba loop over the same example files, and its peak RSS (ARGS="--files N --rows R")
+.PHONY: bench-batch
+bench-batch: install
+	$(BIN)/python -m benchmarks.batch.bench $(ARGS)
+
 ## bench-monitor: the monitor's false retrain and revert alarms per year on simulated drift-free weeks and its delay on each shift, at full traffic and a 1 % log (ARGS="--seeds N --shift-seeds N --rows R"; ~8 min)
 .PHONY: bench-monitor
 bench-monitor: install

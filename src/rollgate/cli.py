@@ -744,6 +744,34 @@ def _data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     pred.set_defaults(func=_predictions)
 
 
+def _batch(args: argparse.Namespace) -> int:
+    try:
+        _pipeline_extra("batch score")  # pandas and pyarrow: not in a `.[serve]` install
+        from rollgate.scoring import batch
+
+        job = batch.Job(args.model, args.sha256, args.input, args.output, args.release, args.threshold, args.chunk_rows)
+        done = batch.score(job)
+    except RollgateError as exc:
+        print(f"rollgate batch score: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"rollgate batch score: {len(done)} file(s) -> {args.output}")
+    print("\n".join(d.line() for d in done))
+    return 0
+
+
+def _batch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    steps = sub.add_parser("batch", help="score files in batches").add_subparsers(dest="batch_command", required=True)
+    score = steps.add_parser("score", help="Parquet files scored in chunks through the feature contract, resumably")
+    score.add_argument("--model", required=True, help="the model artifact: a path, file:// or http(s):// URI")
+    score.add_argument("--sha256", required=True, help="its expected sha256, checked before loading")
+    score.add_argument("--input", required=True, help="a folder of .parquet files, or a glob")
+    score.add_argument("--output", type=Path, required=True, help="where <name>.parquet and <name>.rejects.parquet go")
+    score.add_argument("--release", help="the release record with the feature contract (default: model.json beside)")
+    score.add_argument("--threshold", type=float, help="flag when score >= this (default the record's, else 0.5)")
+    score.add_argument("--chunk-rows", type=int, default=65_536, help="rows read and scored at a time")
+    score.set_defaults(func=_batch)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="rollgate", description=__doc__)
     top.add_argument("--root", type=Path, default=Path(), help="repository root (default: current directory)")
@@ -793,6 +821,7 @@ def parser() -> argparse.ArgumentParser:
     _serve_parser(sub)
     _rehearse_parser(sub)
     _monitor_parser(sub)
+    _batch_parser(sub)
     adopt = sub.add_parser("adopt", help="first deployment of your own model: reset every environment to no model")
     adopt.add_argument("--drop-example-data", action="store_true", help="also remove the example's data and objects")
     adopt.set_defaults(func=_adopt)
