@@ -21,22 +21,16 @@ from pathlib import Path
 
 from benchmarks.serve import load, pair, servers
 from benchmarks.serve.bodies import Requests
-from benchmarks.serve.load import Load
-
-GOAL_RATIO = 0.95
 
 
 @dataclass(frozen=True)
 class Bins:
-    off: Load
-    on: Load
-    ratio: float
-    rounds: int
+    pair: pair.Rounds  # counters off and on, in alternating rounds
     count_us: float  # one row counted into every feature's bins, in-process
 
     @property
     def share(self) -> float:
-        return self.count_us * 1e-6 * self.off.rps
+        return self.count_us * 1e-6 * self.pair.off.rps
 
 
 def _releases(model_dir: Path, work: Path) -> tuple[Path, Path, dict[str, list[object]]]:
@@ -93,20 +87,20 @@ def measure(
     admin = f"http://127.0.0.1:{on.admin_port}" if on.admin_port else on.url
     r = pair.alternate(pair.Side(off, script), pair.Side(on, script), work, seconds=seconds, clients=clients,
                        check=lambda _off, _on: _check_counts(admin))  # fmt: skip
-    return Bins(r.off, r.on, r.ratio, r.rounds, _count_us(on_record, columns))
+    return Bins(r, _count_us(on_record, columns))
 
 
 def table(b: Bins, clients: int) -> str:
     lines = [f"\nrollgate single-row, {clients} clients, feature bin counters off and on, "
-             f"{b.rounds} alternating rounds of {pair.ROUND_S} s; medians"]  # fmt: skip
-    lines += pair.rows("bins", pair.Rounds(b.off, b.on, b.ratio, b.rounds))
+             f"{b.pair.rounds} alternating rounds of {pair.ROUND_S} s; medians"]  # fmt: skip
+    lines += pair.rows("bins", b.pair)
     lines.append(f"  counting a row in-process: {b.count_us:.2f} us, {b.share:.1%} of a counters-off request")
     return "\n".join(lines)
 
 
 def goal(b: Bins) -> str:
-    return f"bin counters on: {b.ratio:.3f}x off, counting {b.share:.1%} of a request (goal: under 5 %)"
+    return f"bin counters on: {b.pair.ratio:.3f}x off, counting {b.share:.1%} of a request (goal: under 5 %)"
 
 
 def last_line(b: Bins) -> str:
-    return f"bins_ratio={b.ratio:.3f} bins_count_us={b.count_us:.2f} bins_count_share={b.share:.4f}"
+    return f"bins_ratio={b.pair.ratio:.3f} bins_count_us={b.count_us:.2f} bins_count_share={b.share:.4f}"
